@@ -1,0 +1,49 @@
+namespace MoLA.Torch;
+
+/// <summary>
+/// Deterministic release of the tensors created on this thread while the scope is the innermost
+/// one (as TorchSharp's DisposeScope): a training step wrapped in a scope frees every intermediate
+/// at its end, so memory stays flat without waiting for finalizers. Keep a result alive past the
+/// scope with <see cref="Tensor.MoveToOuterScope"/> or <see cref="Tensor.DetachFromScope"/>.
+/// </summary>
+public sealed class DisposeScope : IDisposable
+{
+    [ThreadStatic] private static DisposeScope? _current;
+
+    private readonly List<Tensor> _tensors = new(64);
+    private readonly DisposeScope? _outer;
+    private bool _disposed;
+
+    internal DisposeScope()
+    {
+        _outer = _current;
+        _current = this;
+    }
+
+    internal static DisposeScope? Current => _current;
+    internal DisposeScope? Outer => _outer;
+
+    /// <summary>Number of tensors this scope would release now (for tests and diagnostics).</summary>
+    public int Count
+    {
+        get
+        {
+            var n = 0;
+            foreach (var t in _tensors) if (t.Scope == this && !t.IsDisposed) n++;
+            return n;
+        }
+    }
+
+    internal void Add(Tensor t) => _tensors.Add(t);
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        // Tensors moved elsewhere keep their new owner: only release those still ours.
+        foreach (var t in _tensors)
+            if (t.Scope == this) t.Dispose();
+        _tensors.Clear();
+        if (_current == this) _current = _outer;
+    }
+}

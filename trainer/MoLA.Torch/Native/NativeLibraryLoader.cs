@@ -1,0 +1,59 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace MoLA.Torch.Native;
+
+/// <summary>
+/// Finds libmola_torch.so for every DllImport("mola_torch") in this assembly. Search order:
+/// $MOLA_TORCH_LIB (a full path), the application directory, then native/build/ of the
+/// repository the application runs from (found by walking up to MoLA.Distributed.sln).
+/// A missing library or libtorch becomes a DllNotFoundException that says what to install.
+/// </summary>
+internal static class NativeLibraryLoader
+{
+    internal const string LibraryName = "mola_torch";
+    internal const string FileName = "libmola_torch.so";
+    internal const string InstallHint =
+        "Build it with `./mola build` from the repository root (needs Debian packages libtorch-dev libgloo-dev " +
+        "libopenblas0-pthread: `apt-get install -y libtorch-dev libgloo-dev libopenblas0-pthread`), " +
+        "or set MOLA_TORCH_LIB to the library's full path";
+
+    [ModuleInitializer]
+    internal static void Register() =>
+        NativeLibrary.SetDllImportResolver(typeof(NativeLibraryLoader).Assembly, Resolve);
+
+    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        if (name != LibraryName) return IntPtr.Zero;
+        var candidates = Candidates().ToList();
+        var failures = new List<string>();
+        foreach (var path in candidates)
+        {
+            if (!File.Exists(path)) continue;
+            if (NativeLibrary.TryLoad(path, out var handle)) return handle;
+            // The file exists but dlopen failed: almost always libtorch itself is missing.
+            try { NativeLibrary.Load(path); }
+            catch (DllNotFoundException e) { failures.Add($"{path}: {e.Message}"); }
+        }
+        var why = failures.Count > 0
+            ? "found but could not load it (" + string.Join("; ", failures) + ")"
+            : "not found (looked in: " + string.Join(", ", candidates) + ")";
+        throw new DllNotFoundException($"{FileName} {why}. {InstallHint}.");
+    }
+
+    internal static IEnumerable<string> Candidates()
+    {
+        var env = Environment.GetEnvironmentVariable("MOLA_TORCH_LIB");
+        if (!string.IsNullOrWhiteSpace(env)) { yield return env; yield break; }
+        yield return Path.Combine(AppContext.BaseDirectory, FileName);
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "MoLA.Distributed.sln")))
+            {
+                yield return Path.Combine(dir.FullName, "native", "build", FileName);
+                yield break;
+            }
+        }
+    }
+}
