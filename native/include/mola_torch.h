@@ -118,6 +118,7 @@ int mt_set_requires_grad(mt_tensor t, int value);
 int mt_backward(mt_tensor t, mt_tensor grad /* nullable */, int retain_graph);
 mt_tensor mt_grad(mt_tensor t);          /* NULL without error when there is no grad */
 int mt_set_grad(mt_tensor t, mt_tensor grad /* nullable = clear */);
+int mt_set_data(mt_tensor t, mt_tensor src);
 int mt_grad_enabled(void);
 void mt_set_grad_enabled(int enabled);
 mt_tensor mt_detach(mt_tensor t);

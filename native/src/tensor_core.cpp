@@ -200,6 +200,11 @@ MT_API int mt_set_grad(mt_tensor t, mt_tensor grad) {
   })
 }
 
+// Replaces t's data with src's (PyTorch's `param.data = ...`): same handle, same autograd leaf.
+MT_API int mt_set_data(mt_tensor t, mt_tensor src) {
+  MT_GUARD_INT("set_data", { T(t).set_data(T(src)); return 0; })
+}
+
 MT_API int mt_grad_enabled() { return c10::GradMode::is_enabled() ? 1 : 0; }
 MT_API void mt_set_grad_enabled(int enabled) { c10::GradMode::set_enabled(enabled != 0); }
 MT_API mt_tensor mt_detach(mt_tensor t) { MT_GUARD_PTR("detach", { return wrap(T(t).detach()); }) }

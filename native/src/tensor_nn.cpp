@@ -46,11 +46,11 @@ MT_API mt_tensor mt_attention(mt_tensor q, mt_tensor k, mt_tensor v, mt_tensor m
   })
 }
 
-// RMSNorm in float32 whatever the input dtype: w * x * rsqrt(mean(x^2) + eps).
+// RMSNorm computed in at least float32 (float64 stays float64): w * x * rsqrt(mean(x^2) + eps).
 MT_API mt_tensor mt_rms_norm(mt_tensor x, mt_tensor weight, double eps) {
   MT_GUARD_PTR("rms_norm", {
     auto& in = T(x);
-    auto xf = in.to(at::kFloat);
+    auto xf = in.to(at::promote_types(in.scalar_type(), at::kFloat));
     auto normed = xf * at::rsqrt(xf.square().mean(-1, /*keepdim=*/true) + eps);
     return wrap(T(weight) * normed.to(in.scalar_type()));
   })

@@ -122,6 +122,13 @@ public sealed partial class Tensor : IDisposable
     public void backward(Tensor? gradient = null, bool retainGraph = false) =>
         Check(mt_backward(Handle, gradient?.Handle ?? IntPtr.Zero, retainGraph ? 1 : 0), "backward", this);
 
+    /// <summary>Replaces this tensor's data with <paramref name="source"/>'s, keeping the handle (PyTorch's <c>p.data = x</c>).</summary>
+    public void set_data(Tensor source)
+    {
+        Check(mt_set_data(Handle, source.Handle), "set_data", this, source);
+        _shape = null;
+    }
+
     public Tensor detach() => Wrap(mt_detach(Handle), "detach", this);
 
     public Tensor detach_()

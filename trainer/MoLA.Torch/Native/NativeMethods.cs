@@ -94,6 +94,7 @@ internal static unsafe class NativeMethods
     [DllImport(Lib)] internal static extern int mt_backward(IntPtr t, IntPtr grad, int retainGraph);
     [DllImport(Lib)] internal static extern IntPtr mt_grad(IntPtr t);
     [DllImport(Lib)] internal static extern int mt_set_grad(IntPtr t, IntPtr grad);
+    [DllImport(Lib)] internal static extern int mt_set_data(IntPtr t, IntPtr src);
     [DllImport(Lib), SuppressGCTransition] internal static extern int mt_grad_enabled();
     [DllImport(Lib), SuppressGCTransition] internal static extern void mt_set_grad_enabled(int enabled);
     [DllImport(Lib)] internal static extern IntPtr mt_detach(IntPtr t);
