@@ -124,6 +124,58 @@ void mt_set_grad_enabled(int enabled);
 mt_tensor mt_detach(mt_tensor t);
 int mt_detach_(mt_tensor t);
 
+/* ---- c10d rendezvous and CPU collectives (src/c10d.cpp) ---------------------------
+ * Every collective waits with the group's timeout, so a dead or stalled peer is an error
+ * (message contains "timed out" or the peer's disconnection), never a hang. */
+typedef void* mt_store;   /* owned c10d::TCPStore, release with mt_store_free */
+typedef void* mt_pg;      /* owned Gloo process group, release with mt_pg_free */
+
+/* TCPStore. host: the server's address (clients connect to it, the server binds all
+   interfaces); port 0 with is_server picks a free port (see mt_store_port).
+   world_size <= 0: unknown. wait_workers (server only, needs world_size > 0): block
+   until world_size stores (the server's own included) have joined, or timeout_ms;
+   a store created with world_size > 0 counts as joined (key "mola/store/joined").
+   timeout_ms also bounds connecting and every get/wait. After a get/wait timed out
+   the handle reconnects (torch 1.13's client would otherwise read the stale reply of
+   the abandoned wait later). Thread-safe. */
+mt_store mt_store_create(const char* host, int port, int is_server, int world_size,
+                         int64_t timeout_ms, int wait_workers);
+int mt_store_port(mt_store s);                                  /* -1 on error */
+int mt_store_set(mt_store s, const char* key, const uint8_t* data, int64_t len);
+/* Blocks until key exists (store timeout). Returns a per-thread buffer holding the
+   value, valid until the next mt_store_get on this thread; *len = its size. NULL on error. */
+const uint8_t* mt_store_get(mt_store s, const char* key, int64_t* len);
+int mt_store_add(mt_store s, const char* key, int64_t delta, int64_t* result);
+/* timeout_ms < 0: the store's timeout. */
+int mt_store_wait(mt_store s, const char* const* keys, int n, int64_t timeout_ms);
+int mt_store_check(mt_store s, const char* const* keys, int n);  /* 1 all set, 0 not, -1 error */
+int mt_store_delete(mt_store s, const char* key);                /* 1 deleted, 0 absent, -1 error */
+void mt_store_free(mt_store s);
+
+/* Gloo process group over the store (on its own connection to the store's server), its
+   keys under the prefix "mola/pg/<group>/" so several groups share one store (group names
+   must be unique per store and job; NULL = "default").
+   hostname: address Gloo binds and advertises (NULL/"" = "127.0.0.1"); iface: a network
+   interface name, used instead of hostname when non-empty. timeout_ms bounds the
+   rendezvous and every collective. Rendezvous blocks until all `size` ranks joined. */
+mt_pg mt_pg_gloo_create(mt_store s, const char* group, int rank, int size, int64_t timeout_ms,
+                        const char* hostname, const char* iface);
+int mt_pg_rank(mt_pg g);
+int mt_pg_size(mt_pg g);
+/* op: 0 sum, 1 avg, 2 max, 3 min, 4 product. In place on t. AVG is SUM then a division
+   by size (Gloo has no AVG); integer tensors are divided with truncation. */
+int mt_pg_allreduce(mt_pg g, mt_tensor t, int op);
+int mt_pg_broadcast(mt_pg g, mt_tensor t, int root);
+/* output: one contiguous tensor of size * input.numel() elements of input's dtype
+   ([size * d0, ...] or [size, ...]); rank r's input lands in block r. */
+int mt_pg_allgather(mt_pg g, mt_tensor input, mt_tensor output);
+/* Splits count rows of dim 0 (elements for 1-D tensors); n == size, or n == 0 for equal
+   splits. in_splits[p] rows of input go to rank p; out_splits[p] rows come from rank p. */
+int mt_pg_alltoall(mt_pg g, mt_tensor output, mt_tensor input, const int64_t* out_splits,
+                   const int64_t* in_splits, int n);
+int mt_pg_barrier(mt_pg g);
+void mt_pg_free(mt_pg g);
+
 #ifdef __cplusplus
 }
 #endif

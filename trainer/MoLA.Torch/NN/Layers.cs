@@ -6,16 +6,19 @@ public sealed class Linear : Module<Tensor, Tensor>
     public Tensor weight { get; }
     public Tensor? bias { get; }
 
-    public Linear(long inFeatures, long outFeatures, bool hasBias = true, DType dtype = DType.Float32, Device? device = null)
+    /// <param name="initialize">false leaves the weights uninitialised (fast) for a caller that loads them next.</param>
+    public Linear(long inFeatures, long outFeatures, bool hasBias = true, DType dtype = DType.Float32, Device? device = null, bool initialize = true)
     {
         if (inFeatures <= 0 || outFeatures <= 0)
             throw new ArgumentException($"Linear: in_features ({inFeatures}) and out_features ({outFeatures}) must be positive");
         using var _ = torch.no_grad();
-        weight = RegisterParameter(nameof(weight), init.kaiming_uniform_(torch.empty([outFeatures, inFeatures], dtype, device), Math.Sqrt(5)));
+        var w = torch.empty([outFeatures, inFeatures], dtype, device);
+        weight = RegisterParameter(nameof(weight), initialize ? init.kaiming_uniform_(w, Math.Sqrt(5)) : w);
         if (hasBias)
         {
             var bound = 1.0 / Math.Sqrt(inFeatures);
-            bias = RegisterParameter(nameof(bias), torch.empty([outFeatures], dtype, device).uniform_(-bound, bound));
+            var b = torch.empty([outFeatures], dtype, device);
+            bias = RegisterParameter(nameof(bias), initialize ? b.uniform_(-bound, bound) : b);
         }
     }
 

@@ -36,6 +36,23 @@ public abstract class Module : IDisposable
         return module;
     }
 
+    /// <summary>
+    /// Swaps the child registered as <paramref name="name"/> (PyTorch's <c>setattr(parent, name, m)</c>):
+    /// parameter names, train/eval mode and disposal follow the new module, which is returned. The
+    /// old child is no longer owned by this module (an adapter usually keeps it as its frozen base).
+    /// </summary>
+    protected T ReplaceModule<T>(string name, T module) where T : Module
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        if (ReferenceEquals(module, this))
+            throw new ArgumentException($"{GetType().Name}.{name}: a module cannot be its own child", nameof(module));
+        var i = _modules.FindIndex(m => m.Key == name);
+        if (i < 0) throw new ArgumentException($"{GetType().Name}: no child module '{name}'", nameof(name));
+        _modules[i] = new(name, module);
+        module.train(training);
+        return module;
+    }
+
     private void CheckName(string name)
     {
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
