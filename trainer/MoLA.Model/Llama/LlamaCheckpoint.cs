@@ -120,16 +120,8 @@ public static class LlamaCheckpoint
     /// </summary>
     private static List<(string File, List<string> Names)> Plan(string directory, LlamaConfig config, Dictionary<string, Tensor> expected)
     {
-        var single = Path.Combine(directory, WeightsFileName);
         var index = Path.Combine(directory, IndexFileName);
-        List<(string File, List<string>? Names)> files;
-        if (File.Exists(single))
-            files = [(single, null)];
-        else if (File.Exists(index))
-            files = ReadIndex(index, directory);
-        else
-            throw new LlamaCheckpointException(directory, null,
-                $"{directory}: no {WeightsFileName} or {IndexFileName} (a Hugging Face checkpoint directory holds one of them)");
+        var files = WeightFiles(directory);
 
         var errors = new List<(string File, string? Tensor, string Message)>();
         var found = new HashSet<string>(StringComparer.Ordinal);
@@ -191,6 +183,23 @@ public static class LlamaCheckpoint
         }
         return plan;
     }
+
+    /// <summary>
+    /// The weight files of a checkpoint directory: model.safetensors (Names null: every tensor in it),
+    /// or the shards of model.safetensors.index.json with the tensors weight_map puts in each.
+    /// </summary>
+    public static List<(string File, List<string>? Names)> WeightFiles(string directory)
+    {
+        var single = Path.Combine(directory, WeightsFileName);
+        var index = Path.Combine(directory, IndexFileName);
+        if (File.Exists(single)) return [(single, null)];
+        if (File.Exists(index)) return ReadIndex(index, directory);
+        throw new LlamaCheckpointException(directory, null,
+            $"{directory}: no {WeightsFileName} or {IndexFileName} (a Hugging Face checkpoint directory holds one of them)");
+    }
+
+    /// <summary>Opens one weight file, turning format and I/O errors into checkpoint errors naming it.</summary>
+    public static SafetensorsFile OpenWeightFile(string file) => OpenShard(file);
 
     /// <summary>Tensors some checkpoints carry that are not parameters (recomputed buffers; a tied head).</summary>
     private static bool IsIgnored(string name, LlamaConfig config) =>
