@@ -10,7 +10,7 @@ public sealed class DisposeScope : IDisposable
 {
     [ThreadStatic] private static DisposeScope? _current;
 
-    private readonly List<Tensor> _tensors = new(64);
+    private readonly List<Tensor> _tensors = [];
     private readonly DisposeScope? _outer;
     private bool _disposed;
 
