@@ -22,6 +22,7 @@ public static class CliApp
         root.Subcommands.Add(AnalyzeCommand.Create());
         var bench = new Command("bench", "Benchmarks of this machine and of MoLA.Torch against PyTorch");
         bench.Subcommands.Add(BenchOpsCommand.Create());
+        bench.Subcommands.Add(BenchAlphaCommand.Create());
         root.Subcommands.Add(bench);
         return root;
     }
