@@ -69,3 +69,16 @@ public sealed class AllocateAnalyzeCommandTests : IDisposable
         Assert.True(doc.GetProperty("trainable_parameters").GetInt64() > 0);
     }
 }
+
+public sealed class BenchMoeLayerCommandTests
+{
+    [Fact]
+    public void QuickJsonRunReportsEveryPathAndN()
+    {
+        var run = Cli.InProcess("bench", "moe-layer", "--quick", "--threads", "2", "--json");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var text = run.Stdout;
+        foreach (var path in new[] { "Loop", "DenseGated", "Grouped", "Auto" }) Assert.Contains(path, text, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(2, Cli.InProcess("bench", "moe-layer", "--rounds", "0").ExitCode);
+    }
+}

@@ -23,6 +23,7 @@ public static class CliApp
         var bench = new Command("bench", "Benchmarks of this machine and of MoLA.Torch against PyTorch");
         bench.Subcommands.Add(BenchOpsCommand.Create());
         bench.Subcommands.Add(BenchAlphaCommand.Create());
+        bench.Subcommands.Add(BenchMoeLayerCommand.Create());
         root.Subcommands.Add(bench);
         return root;
     }
