@@ -511,17 +511,22 @@ MT_API int mt_pg_broadcast(mt_pg g, mt_tensor t, int root) {
   })
 }
 
+// Both CPU, dense and of one dtype (all-gather and all-to-all write input's elements into output).
+static void check_input_output(const at::Tensor& in, const at::Tensor& out) {
+  check_cpu_dense(in, "input");
+  check_cpu_dense(out, "output");
+  if (in.scalar_type() != out.scalar_type())
+    throw std::invalid_argument(std::string("output dtype ") + c10::toString(out.scalar_type()) +
+                                " differs from input dtype " + c10::toString(in.scalar_type()));
+}
+
 MT_API int mt_pg_allgather(mt_pg g, mt_tensor input, mt_tensor output) {
   MT_GUARD_INT("pg_allgather", {
     auto& h = G(g);
     check_usable(h);
     at::Tensor& in = T(input);
     at::Tensor& out = T(output);
-    check_cpu_dense(in, "input");
-    check_cpu_dense(out, "output");
-    if (in.scalar_type() != out.scalar_type())
-      throw std::invalid_argument(std::string("output dtype ") + c10::toString(out.scalar_type()) +
-                                  " differs from input dtype " + c10::toString(in.scalar_type()));
+    check_input_output(in, out);
     const int64_t n = in.numel();
     if (out.numel() != n * h.size)
       throw std::invalid_argument("output has " + std::to_string(out.numel()) + " elements, expected size * input = " +
@@ -547,11 +552,7 @@ MT_API int mt_pg_alltoall(mt_pg g, mt_tensor output, mt_tensor input, const int6
     check_usable(h);
     at::Tensor& in = T(input);
     at::Tensor& out = T(output);
-    check_cpu_dense(in, "input");
-    check_cpu_dense(out, "output");
-    if (in.scalar_type() != out.scalar_type())
-      throw std::invalid_argument(std::string("output dtype ") + c10::toString(out.scalar_type()) +
-                                  " differs from input dtype " + c10::toString(in.scalar_type()));
+    check_input_output(in, out);
     if (in.dim() == 0 || out.dim() == 0) throw std::invalid_argument("input and output need at least one dimension");
     std::vector<int64_t> os, is;
     if (n != 0) {

@@ -6,17 +6,20 @@ public interface ILrSchedule
     double At(long step);
 }
 
-/// <summary>Linear warm-up from 0 to the peak over warmupSteps, then linear decay to finalLr at totalSteps (MoLA's recipe; HF's get_linear_schedule_with_warmup).</summary>
-public sealed class LinearWarmupDecay : ILrSchedule
+/// <summary>Linear warm-up from 0 to the peak over WarmupSteps, then a decay to FinalLr at TotalSteps.</summary>
+public abstract class WarmupDecaySchedule : ILrSchedule
 {
     public double PeakLr { get; }
     public long WarmupSteps { get; }
     public long TotalSteps { get; }
     public double FinalLr { get; }
 
-    public LinearWarmupDecay(double peakLr, long warmupSteps, long totalSteps, double finalLr = 0)
+    protected WarmupDecaySchedule(double peakLr, long warmupSteps, long totalSteps, double finalLr)
     {
-        LrScheduleChecks.Validate(peakLr, warmupSteps, totalSteps, finalLr);
+        if (!(peakLr > 0) || double.IsInfinity(peakLr)) throw new ArgumentOutOfRangeException("lr", peakLr, "learning rate must be a finite value > 0");
+        if (totalSteps <= 0) throw new ArgumentOutOfRangeException("total_steps", totalSteps, "total steps must be > 0");
+        if (warmupSteps < 0 || warmupSteps > totalSteps) throw new ArgumentOutOfRangeException("warmup_steps", warmupSteps, $"warm-up steps must be in [0, total_steps={totalSteps}]");
+        if (!(finalLr >= 0 && finalLr <= peakLr)) throw new ArgumentOutOfRangeException("final_lr", finalLr, $"final learning rate must be in [0, lr={peakLr}]");
         (PeakLr, WarmupSteps, TotalSteps, FinalLr) = (peakLr, warmupSteps, totalSteps, finalLr);
     }
 
@@ -24,42 +27,24 @@ public sealed class LinearWarmupDecay : ILrSchedule
     {
         if (step < WarmupSteps) return PeakLr * (step + 1) / WarmupSteps;
         if (step >= TotalSteps) return FinalLr;
-        var decaySteps = TotalSteps - WarmupSteps;
-        var progress = (double)(step - WarmupSteps) / decaySteps;
-        return FinalLr + (PeakLr - FinalLr) * (1 - progress);
-    }
-}
-
-/// <summary>Linear warm-up, then half-cosine decay from the peak to minLr at totalSteps.</summary>
-public sealed class CosineWarmupDecay : ILrSchedule
-{
-    public double PeakLr { get; }
-    public long WarmupSteps { get; }
-    public long TotalSteps { get; }
-    public double MinLr { get; }
-
-    public CosineWarmupDecay(double peakLr, long warmupSteps, long totalSteps, double minLr = 0)
-    {
-        LrScheduleChecks.Validate(peakLr, warmupSteps, totalSteps, minLr);
-        (PeakLr, WarmupSteps, TotalSteps, MinLr) = (peakLr, warmupSteps, totalSteps, minLr);
-    }
-
-    public double At(long step)
-    {
-        if (step < WarmupSteps) return PeakLr * (step + 1) / WarmupSteps;
-        if (step >= TotalSteps) return MinLr;
         var progress = (double)(step - WarmupSteps) / (TotalSteps - WarmupSteps);
-        return MinLr + (PeakLr - MinLr) * 0.5 * (1 + Math.Cos(Math.PI * progress));
+        return FinalLr + (PeakLr - FinalLr) * Remaining(progress);
     }
+
+    /// <summary>The fraction of (peak - final) left at decay progress p in [0, 1): 1 at p = 0.</summary>
+    protected abstract double Remaining(double progress);
 }
 
-internal static class LrScheduleChecks
+/// <summary>Warm-up, then linear decay (MoLA's recipe; HF's get_linear_schedule_with_warmup).</summary>
+public sealed class LinearWarmupDecay(double peakLr, long warmupSteps, long totalSteps, double finalLr = 0)
+    : WarmupDecaySchedule(peakLr, warmupSteps, totalSteps, finalLr)
 {
-    internal static void Validate(double peak, long warmup, long total, double final)
-    {
-        if (!(peak > 0) || double.IsInfinity(peak)) throw new ArgumentOutOfRangeException("lr", peak, "learning rate must be a finite value > 0");
-        if (total <= 0) throw new ArgumentOutOfRangeException("total_steps", total, "total steps must be > 0");
-        if (warmup < 0 || warmup > total) throw new ArgumentOutOfRangeException("warmup_steps", warmup, $"warm-up steps must be in [0, total_steps={total}]");
-        if (!(final >= 0 && final <= peak)) throw new ArgumentOutOfRangeException("final_lr", final, $"final learning rate must be in [0, lr={peak}]");
-    }
+    protected override double Remaining(double progress) => 1 - progress;
+}
+
+/// <summary>Warm-up, then half-cosine decay to minLr.</summary>
+public sealed class CosineWarmupDecay(double peakLr, long warmupSteps, long totalSteps, double minLr = 0)
+    : WarmupDecaySchedule(peakLr, warmupSteps, totalSteps, minLr)
+{
+    protected override double Remaining(double progress) => 0.5 * (1 + Math.Cos(Math.PI * progress));
 }
