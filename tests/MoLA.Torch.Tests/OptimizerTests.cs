@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MoLA.Torch.NN;
 using MoLA.Torch.Optim;
+using MoLA.TestSupport;
 
 namespace MoLA.Torch.Tests;
 

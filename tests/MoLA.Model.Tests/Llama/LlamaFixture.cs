@@ -43,7 +43,7 @@ public sealed class LlamaFixture : IDisposable
             cases = _cases.Values.Select(c => new { dir = c.Case.Directory, ids = ToJagged(c.Case.Ids) }).ToList(),
             rope = RopeConfigs.Select(r => JsonSerializer.Deserialize<JsonElement>(r)).ToList(),
         };
-        var response = PythonTorchRunner.Run(LlamaPythonReference.Script, request);
+        var response = MoLA.TestSupport.PythonTorch.Run(LlamaPythonReference.Script, request);
         var logits = response.GetProperty("logits").EnumerateArray().ToList();
         var names = _cases.Keys.ToList();
         for (var i = 0; i < names.Count; i++)

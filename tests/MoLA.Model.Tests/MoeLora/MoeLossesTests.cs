@@ -226,13 +226,8 @@ public class MoeLossesTests
             loss = -(torch.logsumexp(s.masked_fill(~pos, float("-inf")), 1) - torch.logsumexp(s.masked_fill(eye, float("-inf")), 1)).mean()
             print(json.dumps({"loss": loss.item()}))
             """;
-        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3", ["-c", script]) { RedirectStandardInput = true, RedirectStandardOutput = true };
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        p.StandardInput.Write(System.Text.Json.JsonSerializer.Serialize(new { z = Matrix(z), labels }));
-        p.StandardInput.Close();
-        var reply = System.Text.Json.JsonDocument.Parse(p.StandardOutput.ReadToEnd());
-        p.WaitForExit();
-        Assert.Equal(reply.RootElement.GetProperty("loss").GetDouble(), ours, 6);
+        var reply = MoLA.TestSupport.PythonTorch.Run(script, new { z = Matrix(z), labels });
+        Assert.Equal(reply.GetProperty("loss").GetDouble(), ours, 1e-9);
         Assert.Throws<ArgumentException>(() => MoeLosses.InfoNce(z, [0, 0, 1, 1, 1, 2, 3], 0.1));
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using MoLA.Model.MoeLora;
 using MoLA.Torch;
@@ -131,29 +130,8 @@ internal static class MoeTestSupport
     }
 
     /// <summary>Runs bench/python/moe_layer_ref.py in Debian's python3-torch with a JSON request.</summary>
-    public static JsonElement PythonReference(object request)
-    {
-        var script = Path.Combine(RepositoryRoot(), "bench", "python", "moe_layer_ref.py");
-        var psi = new ProcessStartInfo("/usr/bin/python3", [script])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start /usr/bin/python3");
-        p.StandardInput.Write(JsonSerializer.Serialize(request));
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000))
-        {
-            p.Kill(true);
-            throw new TimeoutException("moe_layer_ref.py timed out");
-        }
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"moe_layer_ref.py failed ({p.ExitCode}); is python3-torch installed? {stderr.Result}");
-        return JsonDocument.Parse(stdout.Result).RootElement.Clone();
-    }
+    public static JsonElement PythonReference(object request) =>
+        MoLA.TestSupport.PythonTorch.RunFile(Path.Combine(RepositoryRoot(), "bench", "python", "moe_layer_ref.py"), request);
 
     public static double[][] Matrix(Tensor t)
     {
