@@ -96,6 +96,22 @@ public class ScopeAndModuleTests
     }
 
     [Fact]
+    public void SkipInitScopeNestsAndRestores()
+    {
+        Assert.False(init.skipping);
+        using (init.skip_init())
+        {
+            using (init.skip_init()) Assert.True(init.skipping);
+            Assert.True(init.skipping);
+            using var skipped = new Linear(4, 3);   // built, shapes right, values left to a loader
+            Assert.Equal(new long[] { 3, 4 }, skipped.weight.Shape);
+        }
+        Assert.False(init.skipping);
+        using var normal = new Linear(400, 8);
+        Assert.All(normal.weight.ToArray<float>(), v => Assert.InRange(v, -0.05f, 0.05f)); // Kaiming bound 1/sqrt(400)
+    }
+
+    [Fact]
     public void DropoutFollowsTrainingMode()
     {
         using var d = new Dropout(0.5);

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using MoLA.Safetensors;
 using MoLA.Torch;
+using MoLA.Torch.NN;
 using MoLA.Torch.IO;
 
 namespace MoLA.Model.Llama;
@@ -75,7 +76,8 @@ public static class LlamaCheckpoint
         options ??= new LlamaLoadOptions();
         RequireDirectory(directory);
         var config = LlamaConfig.Load(Path.Combine(directory, ConfigFileName));
-        var model = new LlamaModel(config, options.DType, options.Device);
+        LlamaModel model;
+        using (init.skip_init()) model = new LlamaModel(config, options.DType, options.Device); // every weight is loaded next
         try
         {
             LoadWeights(model, directory);

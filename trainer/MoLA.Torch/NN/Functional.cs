@@ -43,6 +43,24 @@ public static class F
 /// <summary>Initialisers, as torch.nn.init (in place, without recording gradients).</summary>
 public static class init
 {
+    [ThreadStatic] private static int _skipDepth;
+
+    /// <summary>True inside <see cref="skip_init"/> on this thread.</summary>
+    public static bool skipping => _skipDepth > 0;
+
+    /// <summary>
+    /// Layers built inside this scope (on this thread) leave their parameters uninitialised, for a
+    /// loader that overwrites every weight next: a 7B model would otherwise spend billions of random
+    /// draws on values that are thrown away (as accelerate's init_empty_weights / PyTorch's skip_init).
+    /// </summary>
+    public static SkipInitScope skip_init() => new(0);
+
+    public readonly struct SkipInitScope : IDisposable
+    {
+        internal SkipInitScope(int _) => _skipDepth++;
+        public void Dispose() => _skipDepth--;
+    }
+
     /// <summary>U(-b, b) with b = gain * sqrt(3 / fan_in), gain = sqrt(2 / (1 + a^2)); a = sqrt 5 gives b = 1/sqrt(fan_in).</summary>
     public static Tensor kaiming_uniform_(Tensor t, double a = 0)
     {

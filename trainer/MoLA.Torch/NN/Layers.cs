@@ -6,9 +6,10 @@ public sealed class Linear : Module<Tensor, Tensor>
     public Tensor weight { get; }
     public Tensor? bias { get; }
 
-    /// <param name="initialize">false leaves the weights uninitialised (fast) for a caller that loads them next.</param>
-    public Linear(long inFeatures, long outFeatures, bool hasBias = true, DType dtype = DType.Float32, Device? device = null, bool initialize = true)
+    /// <remarks>Inside <see cref="init.skip_init"/> the weights are left uninitialised (a loader overwrites them next).</remarks>
+    public Linear(long inFeatures, long outFeatures, bool hasBias = true, DType dtype = DType.Float32, Device? device = null)
     {
+        var initialize = !init.skipping;
         if (inFeatures <= 0 || outFeatures <= 0)
             throw new ArgumentException($"Linear: in_features ({inFeatures}) and out_features ({outFeatures}) must be positive");
         using var _ = torch.no_grad();
@@ -35,7 +36,9 @@ public sealed class Embedding : Module<Tensor, Tensor>
         if (numEmbeddings <= 0 || embeddingDim <= 0)
             throw new ArgumentException($"Embedding: num_embeddings ({numEmbeddings}) and embedding_dim ({embeddingDim}) must be positive");
         using var _ = torch.no_grad();
-        weight = RegisterParameter(nameof(weight), torch.randn([numEmbeddings, embeddingDim], dtype, device));
+        weight = RegisterParameter(nameof(weight), init.skipping
+            ? torch.empty([numEmbeddings, embeddingDim], dtype, device)
+            : torch.randn([numEmbeddings, embeddingDim], dtype, device));
     }
 
     public override Tensor forward(Tensor indices) => F.embedding(weight, indices);
