@@ -36,10 +36,21 @@ public sealed class DisposeScope : IDisposable
 
     internal void Add(Tensor t) => _tensors.Add(t);
 
+    /// <summary>
+    /// Safety net for a scope that was never disposed. Safe: each tensor references its scope, so the
+    /// scope is collected only when none of the tensors it still owns is reachable.
+    /// </summary>
+    ~DisposeScope()
+    {
+        foreach (var t in _tensors)
+            if (t.Scope == this) t.Dispose();
+    }
+
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        GC.SuppressFinalize(this);
         // Tensors moved elsewhere keep their new owner: only release those still ours.
         foreach (var t in _tensors)
             if (t.Scope == this) t.Dispose();

@@ -6,7 +6,7 @@ namespace MoLA.Torch;
 
 /// <summary>
 /// A libtorch tensor. Owns one native handle, released by <see cref="Dispose"/>, by the
-/// <see cref="DisposeScope"/> it was created in, or (as a last resort) by the finalizer.
+/// <see cref="DisposeScope"/> it was created in, or (as a last resort) by a finalizer.
 /// Operations are thin: one P/Invoke and one small object per call.
 /// </summary>
 public sealed partial class Tensor : IDisposable
@@ -14,6 +14,20 @@ public sealed partial class Tensor : IDisposable
     private IntPtr _handle;
     private long[]? _shape;
     internal DisposeScope? Scope;
+
+    // Only tensors that no scope owns get a finalizable releaser: allocating a finalizable object
+    // costs several times a plain one, and a scope always releases its own tensors (DisposeScope
+    // has the finalizer for scopes that were never disposed).
+    private Releaser? _releaser;
+
+    private sealed class Releaser(IntPtr handle)
+    {
+        internal IntPtr Handle = handle;
+        ~Releaser()
+        {
+            if (Handle != IntPtr.Zero) mt_free(Handle);
+        }
+    }
 
     internal Tensor(IntPtr handle)
     {
@@ -24,11 +38,15 @@ public sealed partial class Tensor : IDisposable
             Scope = scope;
             scope.Add(this);
         }
+        else
+        {
+            _releaser = new Releaser(handle);
+        }
     }
 
-    ~Tensor()
+    private void EnsureReleaser()
     {
-        if (_handle != IntPtr.Zero) mt_free(_handle);
+        if (_releaser is null && _handle != IntPtr.Zero) _releaser = new Releaser(_handle);
     }
 
     internal IntPtr Handle
@@ -44,8 +62,13 @@ public sealed partial class Tensor : IDisposable
         var h = _handle;
         if (h == IntPtr.Zero) return;
         _handle = IntPtr.Zero;
+        if (_releaser is { } r)
+        {
+            r.Handle = IntPtr.Zero;
+            GC.SuppressFinalize(r);
+            _releaser = null;
+        }
         mt_free(h);
-        GC.SuppressFinalize(this);
     }
 
     /// <summary>Hands this tensor to the enclosing scope (or to nobody at top level).</summary>
@@ -53,7 +76,8 @@ public sealed partial class Tensor : IDisposable
     {
         var outer = Scope?.Outer;
         Scope = outer;
-        outer?.Add(this);
+        if (outer is null) EnsureReleaser();
+        else outer.Add(this);
         return this;
     }
 
@@ -61,6 +85,7 @@ public sealed partial class Tensor : IDisposable
     public Tensor DetachFromScope()
     {
         Scope = null;
+        EnsureReleaser();
         return this;
     }
 
