@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using MoLA.Model.Adapters;
+using MoLA.Model.Llama;
+using MoLA.Model.MoeLora;
+using MoLA.Torch;
+using MoLA.Torch.NN;
+using MoLA.Torch.Optim;
+using MoLA.Training.Data;
+
+namespace MoLA.Training.Trainer;
+
+/// <summary>What one optimizer step did. <see cref="Step"/> counts completed steps (1 after the first).</summary>
+public sealed record TrainerStepReport(
+    int Step, double Loss, double AuxLoss, double LearningRate, long Tokens, double GradNorm, double Seconds);
+
+/// <summary>A trainable tensor with its stable name (the key of its optimizer state in checkpoints).</summary>
+public sealed record TrainableParameter(string Name, Tensor Tensor);
+
+/// <summary>
+/// Supervised fine-tuning of the MoE-LoRA adapters attached to a <see cref="LlamaModel"/>.
+/// <para>
+/// A step consumes <see cref="TrainerOptions.MicroBatchesPerStep"/> batches from the given list, in
+/// order (wrapping around when the list is exhausted; the list is the data order of the run, already
+/// shuffled by the caller's seed). For each micro-batch: forward, next-token cross-entropy
+/// (logits[:, :-1] against labels[:, 1:], -100 ignored), optional load-balancing aux loss, backward.
+/// Then the gradients are clipped, the learning rate is set from a linear warm-up/decay schedule,
+/// AdamW steps and the gradients are cleared. Everything a step allocates lives in one dispose scope.
+/// </para>
+/// <para>
+/// Loss weighting: the step's loss is the mean over ALL labelled tokens of all its micro-batches.
+/// Micro-batch i contributes sum_i(CE) / N_step, where N_step is the step's labelled-token count
+/// (known before the first forward), so the accumulated gradient is exactly that of one batch holding
+/// the same rows: accumulation equals one big batch (up to float rounding). The aux loss (a per
+/// micro-batch mean) is weighted by the micro-batch's share of the step's tokens, N_i / N_step; being
+/// non-linear in the routing statistics it is not identical to the aux loss of the big batch.
+/// </para>
+/// <para>
+/// Determinism for resume: every step starts with torch.manual_seed(Seed + stepIndex) (stepIndex
+/// 0-based), so the dropout masks of a step depend only on its index, never on what ran before. A run
+/// resumed from a checkpoint therefore reproduces them without saving libtorch's generator state.
+/// The data position and AdamW's moments and step count are saved, which is the rest of the state.
+/// </para>
+/// </summary>
+public sealed class SftTrainer : IDisposable
+{
+    public const string CheckpointPrefix = "checkpoint-";
+    public const string StateFileName = "trainer_state.json";
+    public const string OptimizerFileName = "optimizer.safetensors";
+
+    private readonly LlamaModel _model;
+    private readonly MoeLoraAdapterConfig _adapterConfig;
+    private readonly IReadOnlyList<Batch> _batches;
+    private readonly IReadOnlyList<IReadOnlyList<MoeLoraLinear>> _layers;
+    private readonly MoeLossOptions? _auxOptions;
+    private readonly LinearWarmupDecay _schedule;
+
+    public TrainerOptions Options { get; }
+    public IReadOnlyList<TrainableParameter> Parameters { get; }
+    public AdamW Optimizer { get; }
+    /// <summary>Completed optimizer steps.</summary>
+    public int Step { get; private set; }
+    /// <summary>Index of the next batch to consume (absolute; the list is read modulo its length).</summary>
+    public long DataPosition { get; private set; }
+    /// <summary>Receives a report after every step.</summary>
+    public IProgress<TrainerStepReport>? Progress { get; set; }
+
+    /// <param name="model">The model with adapters attached (<see cref="MoeLoraAdapter.Attach"/>); its base is frozen.</param>
+    /// <param name="adapterConfig">The config the adapters were attached with (written into checkpoints).</param>
+    /// <param name="batches">The run's data order.</param>
+    /// <param name="options">Hyper-parameters; validated here.</param>
+    /// <param name="parameters">The trainable tensors; by default every attached adapter's router, A and B, by (layer, projection).</param>
+    public SftTrainer(LlamaModel model, MoeLoraAdapterConfig adapterConfig, IReadOnlyList<Batch> batches, TrainerOptions options,
+        IReadOnlyList<TrainableParameter>? parameters = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(adapterConfig);
+        ArgumentNullException.ThrowIfNull(batches);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (batches.Count == 0) throw new ArgumentException("the trainer needs at least one batch", nameof(batches));
+        var attached = MoeLoraAdapter.Attached(model);
+        if (attached.Count == 0) throw new ArgumentException("the model has no MoE-LoRA adapters attached (MoeLoraAdapter.Attach)", nameof(model));
+        _model = model;
+        _adapterConfig = adapterConfig;
+        _batches = batches;
+        Options = options;
+        var ordered = attached.OrderBy(a => a.Key.Layer).ThenBy(a => a.Key.Projection).ToList();
+        _layers = ordered.GroupBy(a => a.Key.Layer).Select(g => (IReadOnlyList<MoeLoraLinear>)g.Select(a => a.Value).ToList()).ToList();
+        Parameters = parameters ?? ordered.SelectMany(a =>
+        {
+            var prefix = MoeLoraAdapter.Prefix(a.Key.Layer, a.Key.Projection);
+            return new[]
+            {
+                new TrainableParameter(prefix + ".router.weight", a.Value.RouterWeight),
+                new TrainableParameter(prefix + ".lora_A", a.Value.LoraA),
+                new TrainableParameter(prefix + ".lora_B", a.Value.LoraB),
+            };
+        }).ToList();
+        if (Parameters.Select(p => p.Name).Distinct(StringComparer.Ordinal).Count() != Parameters.Count)
+            throw new ArgumentException("trainable parameter names must be unique", nameof(parameters));
+        if (options.AuxLossCoefficient != 0)
+        {
+            _auxOptions = new MoeLossOptions { LoadBalancingCoefficient = options.AuxLossCoefficient, Seed = options.Seed };
+            _auxOptions.ConfigureRetention(ordered.Select(a => a.Value));
+        }
+        _schedule = new LinearWarmupDecay(options.LearningRate, options.WarmupSteps, options.TotalSteps);
+        Optimizer = new AdamW(Parameters.Select(p => p.Tensor), options.LearningRate, weightDecay: options.WeightDecay);
+    }
+
+    /// <summary>Runs steps until <paramref name="stopAtStep"/> (default <see cref="TrainerOptions.TotalSteps"/>) steps are complete.</summary>
+    public IReadOnlyList<TrainerStepReport> Train(int? stopAtStep = null)
+    {
+        var stop = stopAtStep ?? Options.TotalSteps;
+        if (stop < 0 || stop > Options.TotalSteps)
+            throw new ArgumentOutOfRangeException(nameof(stopAtStep), stop, $"must be in [0, TotalSteps={Options.TotalSteps}]");
+        var reports = new List<TrainerStepReport>();
+        while (Step < stop)
+        {
+            reports.Add(TrainStep());
+            if (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0) SaveCheckpoint();
+        }
+        return reports;
+    }
+
+    /// <summary>One optimizer step over the next <see cref="TrainerOptions.MicroBatchesPerStep"/> batches.</summary>
+    public TrainerStepReport TrainStep()
+    {
+        if (Step >= Options.TotalSteps) throw new InvalidOperationException($"the run is complete ({Options.TotalSteps} steps)");
+        var watch = Stopwatch.StartNew();
+        var stepIndex = Step;
+        torch.manual_seed(unchecked(Options.Seed + (ulong)stepIndex));
+        _model.train();
+        var micro = new Batch[Options.MicroBatchesPerStep];
+        for (var i = 0; i < micro.Length; i++) micro[i] = _batches[(int)((DataPosition + i) % _batches.Count)];
+        var tokens = micro.Select(ShiftedLabelledTokens).ToArray();
+        long stepTokens = tokens.Sum();
+        if (stepTokens == 0)
+            throw new TrainerException($"step {stepIndex + 1}: its {micro.Length} batch(es) from data position {DataPosition} have no labelled tokens after the shift");
+        double loss = 0, aux = 0;
+        double gradNorm;
+        var lr = _schedule.At(stepIndex);
+        using (var scope = torch.NewDisposeScope())
+        {
+            Optimizer.zero_grad();
+            for (var i = 0; i < micro.Length; i++)
+            {
+                if (tokens[i] == 0 && _auxOptions is null) continue;
+                using var microScope = torch.NewDisposeScope();
+                var (ce, auxTerm) = MicroBatchLoss(micro[i], stepTokens, tokens[i], stepIndex);
+                ce.backward();
+                loss += ce.item();
+                if (auxTerm is not null) aux += auxTerm.Value;
+                foreach (var layer in _layers) foreach (var m in layer) m.ReleaseRetained();
+            }
+            gradNorm = GradClip.clip_grad_norm_(Parameters.Select(p => p.Tensor), Options.MaxGradNorm);
+            if (!double.IsFinite(gradNorm))
+            {
+                Optimizer.zero_grad();
+                throw new TrainerException($"step {stepIndex + 1}: the gradient norm is {gradNorm} (loss {loss}); stopping rather than corrupting the adapter");
+            }
+            Optimizer.LearningRate = lr;
+            Optimizer.step();
+            Optimizer.zero_grad();
+        }
+        DataPosition += micro.Length;
+        Step++;
+        var report = new TrainerStepReport(Step, loss, aux, lr, stepTokens, gradNorm, watch.Elapsed.TotalSeconds);
+        Progress?.Report(report);
+        return report;
+    }
+
+    // Returns the micro-batch's share of the step loss (with its graph; cross-entropy sum / stepTokens
+    // plus the weighted aux term) and the unweighted aux value.
+    private (Tensor Loss, double? Aux) MicroBatchLoss(Batch batch, long stepTokens, long microTokens, int stepIndex)
+    {
+        var b = batch.BatchSize;
+        var s = batch.SequenceLength;
+        var device = _model.Device;
+        var ids = torch.tensor(batch.InputIds.Select(x => (long)x).ToArray(), b, s).to(device);
+        var mask = torch.tensor(batch.AttentionMask.Select(x => (long)x).ToArray(), b, s).to(device);
+        var logits = _model.forward(ids, mask);
+        Tensor loss;
+        if (microTokens > 0)
+        {
+            var vocab = logits.size(2);
+            var shifted = logits.narrow(1, 0, s - 1).reshape(-1, vocab);
+            var targets = new long[b * (s - 1)];
+            for (var r = 0; r < b; r++)
+                for (var c = 1; c < s; c++) targets[r * (s - 1) + c - 1] = batch.Labels[r * s + c];
+            var target = torch.tensor(targets, b * (s - 1)).to(device);
+            loss = F.cross_entropy(shifted.to(DType.Float32), target, SftTokenizer.IgnoreIndex, F.Reduction.Sum).div(stepTokens);
+        }
+        else
+        {
+            loss = torch.zeros([], DType.Float32, device);
+        }
+        double? auxValue = null;
+        if (_auxOptions is not null)
+        {
+            var auxLosses = MoeLosses.Compute(_layers, _auxOptions, mask, stepIndex);
+            auxValue = auxLosses.LoadBalancing?.item() ?? 0;
+            loss = loss.add(auxLosses.Total, (double)microTokens / stepTokens);
+        }
+        return (loss, auxValue);
+    }
+
+    /// <summary>Labelled positions of labels[:, 1:] (those the shifted loss counts).</summary>
+    public static long ShiftedLabelledTokens(Batch batch)
+    {
+        long n = 0;
+        for (var r = 0; r < batch.BatchSize; r++)
+            for (var c = 1; c < batch.SequenceLength; c++)
+                if (batch.Labels[r * batch.SequenceLength + c] != SftTokenizer.IgnoreIndex) n++;
+        return n;
+    }
+
+    /// <summary>Writes checkpoint-{Step}/ into <see cref="TrainerOptions.OutputDir"/> (atomically) and prunes old ones.</summary>
+    public string SaveCheckpoint()
+    {
+        var dir = Options.OutputDir ?? throw new InvalidOperationException("TrainerOptions.OutputDir is not set");
+        var path = TrainerCheckpoint.Write(dir, Step, _model, _adapterConfig, Optimizer, Parameters,
+            new TrainerState(Step, DataPosition, Optimizer.StepCount, Options.Seed, Options.TrajectoryHash(), Parameters.Select(p => p.Name).ToList()));
+        if (Options.KeepLastCheckpoints > 0) TrainerCheckpoint.Prune(dir, Options.KeepLastCheckpoints);
+        return path;
+    }
+
+    /// <summary>
+    /// Restores the newest complete checkpoint under <paramref name="outputDir"/> (default
+    /// <see cref="TrainerOptions.OutputDir"/>): adapter tensors (copied into the attached adapters),
+    /// AdamW moments and step count, step and data position. Returns its path, or null when there is none.
+    /// </summary>
+    public string? Resume(string? outputDir = null)
+    {
+        var dir = outputDir ?? Options.OutputDir ?? throw new InvalidOperationException("TrainerOptions.OutputDir is not set and no directory was given");
+        var checkpoint = TrainerCheckpoint.FindLatest(dir);
+        if (checkpoint is null) return null;
+        ResumeFrom(checkpoint);
+        return checkpoint;
+    }
+
+    /// <summary>Restores the given checkpoint directory (see <see cref="Resume"/>).</summary>
+    public void ResumeFrom(string checkpoint)
+    {
+        var state = TrainerCheckpoint.ReadState(checkpoint);
+        if (state.OptionsHash != Options.TrajectoryHash())
+            throw new TrainerException($"{Path.Combine(checkpoint, StateFileName)}: written with different trainer options (hash {state.OptionsHash}, this run {Options.TrajectoryHash()})");
+        if (!state.ParameterNames.SequenceEqual(Parameters.Select(p => p.Name), StringComparer.Ordinal))
+            throw new TrainerException($"{Path.Combine(checkpoint, StateFileName)}: its {state.ParameterNames.Count} parameters do not match this trainer's {Parameters.Count}");
+        if (state.Step > Options.TotalSteps)
+            throw new TrainerException($"{checkpoint}: step {state.Step} is beyond TotalSteps={Options.TotalSteps}");
+        TrainerCheckpoint.LoadAdapter(checkpoint, _model);
+        TrainerCheckpoint.LoadOptimizer(checkpoint, Optimizer, Parameters);
+        Optimizer.StepCount = state.OptimizerStepCount;
+        Step = state.Step;
+        DataPosition = state.DataPosition;
+    }
+
+    public void Dispose() => Optimizer.Dispose();
+}
