@@ -43,16 +43,7 @@ internal static class SvgBarChart
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(dir)) throw new UsageException($"--svg: directory {dir} does not exist");
-        var tmp = full + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
-        {
-            File.WriteAllText(tmp, svg);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        MoLA.Torch.IO.AtomicFile.WriteAllText(full, svg);
     }
 
     private static string Esc(string s) => SecurityElement.Escape(s) ?? "";

@@ -76,17 +76,7 @@ public static class MoeLoraAdapter
         {
             foreach (var (_, t) in tensors) t.Dispose();
         }
-        var path = Path.Combine(directory, ConfigFileName);
-        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
-        {
-            File.WriteAllText(tmp, config.ToJson());
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), config.ToJson());
     }
 
     public static MoeLoraAdapterConfig ReadConfig(string directory)

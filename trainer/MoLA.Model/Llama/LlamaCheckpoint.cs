@@ -345,14 +345,14 @@ public static class LlamaCheckpoint
         // The loader prefers model.safetensors over an index: never leave the other layout behind.
         if (sharded)
         {
-            WriteAtomically(Path.Combine(directory, IndexFileName), IndexJson(weightMap, tensors.Sum(t => t.Tensor.NumEl) * elementSize));
+            AtomicFile.WriteAllText(Path.Combine(directory, IndexFileName), IndexJson(weightMap, tensors.Sum(t => t.Tensor.NumEl) * elementSize));
             File.Delete(Path.Combine(directory, WeightsFileName));
         }
         else
         {
             File.Delete(Path.Combine(directory, IndexFileName));
         }
-        WriteAtomically(Path.Combine(directory, ConfigFileName), model.Config.ToJson(TorchDTypeName(storeDType)));
+        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), model.Config.ToJson(TorchDTypeName(storeDType)));
     }
 
     /// <summary>Streams a tensor's elements, converted to <paramref name="dtype"/>, in bounded chunks.</summary>
@@ -399,24 +399,6 @@ public static class LlamaCheckpoint
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        var temp = $"{path}.tmp-{Guid.NewGuid():N}";
-        try
-        {
-            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                f.Write(Encoding.UTF8.GetBytes(text));
-                f.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
     }
 
     private static string TorchDTypeName(DType t) => t switch

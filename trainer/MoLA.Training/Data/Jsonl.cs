@@ -57,28 +57,10 @@ public static class Jsonl
         return sb.ToString();
     }
 
-    /// <summary>Writes lines ('\n' after each) to a temp file in the same folder, then renames it over <paramref name="path"/>.</summary>
+    /// <summary>Writes lines ('\n' after each) atomically over <paramref name="path"/>, creating its folder.</summary>
     public static void WriteLinesAtomic(string path, IEnumerable<string> lines)
     {
-        var full = System.IO.Path.GetFullPath(path);
-        var dir = System.IO.Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var tmp = System.IO.Path.Combine(dir, "." + System.IO.Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N") + ".tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            using (var w = new StreamWriter(fs, new UTF8Encoding(false)) { NewLine = "\n" })
-            {
-                foreach (var line in lines) { w.Write(line); w.Write('\n'); }
-                w.Flush();
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        MoLA.Torch.IO.AtomicFile.WriteLines(path, lines);
     }
 }
