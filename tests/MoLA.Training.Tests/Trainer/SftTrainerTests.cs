@@ -224,6 +224,9 @@ public sealed class SftTrainerTests : IDisposable
         { nameof(TrainerOptions.CheckpointEvery), new TrainerOptions { CheckpointEvery = -1 } },
         { nameof(TrainerOptions.KeepLastCheckpoints), new TrainerOptions { KeepLastCheckpoints = -1 } },
         { nameof(TrainerOptions.OutputDir), new TrainerOptions { CheckpointEvery = 5 } },
+        { nameof(TrainerOptions.ContrastiveLossCoefficient), new TrainerOptions { ContrastiveLossCoefficient = -0.5 } },
+        { nameof(TrainerOptions.RouterZLossCoefficient), new TrainerOptions { RouterZLossCoefficient = double.PositiveInfinity } },
+        { nameof(TrainerOptions.ActivationCheckpointing), new TrainerOptions { ActivationCheckpointing = true, ContrastiveLossCoefficient = 0.1 } },
     };
 
     [Theory]
@@ -255,6 +258,70 @@ public sealed class SftTrainerTests : IDisposable
         using var trainer = new SftTrainer(model, adapter, Batches(4), new TrainerOptions { TotalSteps = 2, AuxLossCoefficient = 0.01, MicroBatchesPerStep = 2 });
         var reports = trainer.Train();
         Assert.All(reports, r => Assert.True(r.AuxLoss > 0 && double.IsFinite(r.Loss)));
+    }
+
+    [Fact]
+    public void ActivationCheckpointingGivesTheSameTrajectoryAsThePlainBackward()
+    {
+        // Dropout off: the only difference is where the graph is rebuilt, so losses and adapters agree to float rounding.
+        var adapter = AdapterConfig(0);
+        var options = new TrainerOptions { LearningRate = 5e-3, TotalSteps = 4, Seed = 5, AuxLossCoefficient = 0.01, RouterZLossCoefficient = 0.001, MicroBatchesPerStep = 2 };
+        float[] plain, checkpointed;
+        TrainerStepReport[] plainReports, checkpointedReports;
+        using (var model = BuildModel(adapter))
+        using (var trainer = new SftTrainer(model, adapter, Batches(2), options))
+        {
+            plainReports = trainer.Train().ToArray();
+            plain = AdapterValues(model);
+        }
+        using (var model = BuildModel(adapter))
+        using (var trainer = new SftTrainer(model, adapter, Batches(2), options with { ActivationCheckpointing = true }))
+        {
+            checkpointedReports = trainer.Train().ToArray();
+            checkpointed = AdapterValues(model);
+        }
+        for (var i = 0; i < plainReports.Length; i++)
+        {
+            Assert.Equal(plainReports[i].Loss, checkpointedReports[i].Loss, 5);
+            Assert.Equal(plainReports[i].AuxLoss, checkpointedReports[i].AuxLoss, 5);
+            Assert.Equal(plainReports[i].ZLoss, checkpointedReports[i].ZLoss, 5);
+            Assert.Equal(plainReports[i].GradNorm, checkpointedReports[i].GradNorm, 4);
+        }
+        Assert.True(plainReports[0].ZLoss > 0);
+        AssertClose(plain, checkpointed, 1e-5);
+    }
+
+    [Fact]
+    public void ExpertTokensCountEveryRoutedTokenOfEveryModule()
+    {
+        var adapter = AdapterConfig(0);
+        using var model = BuildModel(adapter);
+        var batches = Batches(4);
+        using var trainer = new SftTrainer(model, adapter, batches, new TrainerOptions { TotalSteps = 2 });
+        var reports = trainer.Train();
+        Assert.Equal(Config.NumHiddenLayers * 7, trainer.Modules.Count);
+        for (var m = 0; m < trainer.Modules.Count; m++)
+        {
+            var linear = trainer.Modules[m].Linear;
+            // Every position of the [B, S] batch is routed to top-k experts (padding included).
+            long perStep = (long)batches[0].BatchSize * batches[0].SequenceLength * linear.TopK;
+            Assert.Equal(perStep, reports[0].ExpertTokens![m].Sum());
+            Assert.Equal(2 * perStep, trainer.ExpertTokens[m].Sum());
+            Assert.Equal(linear.NumExperts, trainer.ExpertTokens[m].Length);
+        }
+    }
+
+    [Fact]
+    public void ACancelledRunStopsAfterTheStepInProgress()
+    {
+        var adapter = AdapterConfig(0);
+        using var model = BuildModel(adapter);
+        using var cancel = new CancellationTokenSource();
+        using var trainer = new SftTrainer(model, adapter, Batches(4), new TrainerOptions { TotalSteps = 10 });
+        trainer.Progress = new SyncProgress(r => { if (r.Step == 3) cancel.Cancel(); });
+        var reports = trainer.Train(cancellation: cancel.Token);
+        Assert.Equal(3, reports.Count);
+        Assert.Equal(3, trainer.Step);
     }
 
     /// <summary>IProgress that reports on the caller's thread (Progress&lt;T&gt; posts to the thread pool).</summary>

@@ -265,11 +265,7 @@ public sealed class LlamaDecoder : Module
             throw new ArgumentException(
                 $"attention_mask has shape [{string.Join(", ", attentionMask.Shape)}], expected [{batch}, {total}] (batch, past + new positions)", nameof(attentionMask));
 
-        var device = inputIds.Device;
-        var ropeDType = EmbedTokens.weight.DType == DType.Float64 ? DType.Float64 : DType.Float32;
-        var (cos, sin) = Rotary.Slice(startPos, seq, device, ropeDType);
-        var (mask, isCausal) = AttentionMask(attentionMask, startPos, seq, device);
-        var context = new LlamaAttentionContext(cos, sin, mask, isCausal, cache);
+        var context = Context(inputIds.Device, attentionMask, cache, startPos, seq);
 
         try
         {
@@ -284,6 +280,19 @@ public sealed class LlamaDecoder : Module
             cache.Truncate(startPos); // leave no half-appended step behind
             throw;
         }
+    }
+
+    /// <summary>
+    /// What every layer needs for <paramref name="seq"/> new positions after <paramref name="startPos"/>: RoPE
+    /// tables and the attention mask. Public so that layer-wise execution (activation checkpointing) can run
+    /// <see cref="Layers"/> one at a time exactly as <see cref="forward"/> does.
+    /// </summary>
+    public LlamaAttentionContext Context(Device device, Tensor? attentionMask, LlamaKvCache? cache, long startPos, long seq)
+    {
+        var ropeDType = EmbedTokens.weight.DType == DType.Float64 ? DType.Float64 : DType.Float32;
+        var (cos, sin) = Rotary.Slice(startPos, seq, device, ropeDType);
+        var (mask, isCausal) = AttentionMask(attentionMask, startPos, seq, device);
+        return new LlamaAttentionContext(cos, sin, mask, isCausal, cache);
     }
 
     /// <summary>

@@ -10,8 +10,14 @@ using MoLA.Training.Data;
 namespace MoLA.Training.Trainer;
 
 /// <summary>What one optimizer step did. <see cref="Step"/> counts completed steps (1 after the first).</summary>
+/// <see cref="AuxLoss"/>, <see cref="ContrastiveLoss"/> and <see cref="ZLoss"/> are the unweighted values (0 when off).
+/// <see cref="ExpertTokens"/>[module][expert] counts this step's token-expert assignments, modules in <see cref="SftTrainer.Modules"/> order.
 public sealed record TrainerStepReport(
-    int Step, double Loss, double AuxLoss, double LearningRate, long Tokens, double GradNorm, double Seconds);
+    int Step, double Loss, double AuxLoss, double LearningRate, long Tokens, double GradNorm, double Seconds,
+    double ContrastiveLoss = 0, double ZLoss = 0, long[][]? ExpertTokens = null);
+
+/// <summary>One MoE-LoRA module of the trained model, in the trainer's fixed order.</summary>
+public sealed record TrainedModule(int Layer, string Module, MoeLoraLinear Linear);
 
 /// <summary>A trainable tensor with its stable name (the key of its optimizer state in checkpoints).</summary>
 public sealed record TrainableParameter(string Name, Tensor Tensor);
@@ -51,11 +57,16 @@ public sealed class SftTrainer : IDisposable
     private readonly MoeLoraAdapterConfig _adapterConfig;
     private readonly IReadOnlyList<Batch> _batches;
     private readonly IReadOnlyList<IReadOnlyList<MoeLoraLinear>> _layers;
+    private readonly long[][] _expertTokens;
     private readonly MoeLossOptions? _auxOptions;
     private readonly LinearWarmupDecay _schedule;
 
     public TrainerOptions Options { get; }
     public IReadOnlyList<TrainableParameter> Parameters { get; }
+    /// <summary>The MoE-LoRA modules by (layer, projection).</summary>
+    public IReadOnlyList<TrainedModule> Modules { get; }
+    /// <summary>Token-expert assignments routed to each expert since this trainer was created, [module][expert].</summary>
+    public IReadOnlyList<long[]> ExpertTokens => _expertTokens;
     public AdamW Optimizer { get; }
     /// <summary>Completed optimizer steps.</summary>
     public int Step { get; private set; }
@@ -85,6 +96,8 @@ public sealed class SftTrainer : IDisposable
         _batches = batches;
         Options = options;
         var ordered = attached.OrderBy(a => a.Key.Layer).ThenBy(a => a.Key.Projection).ToList();
+        Modules = ordered.Select(a => new TrainedModule(a.Key.Layer, LlamaModel.ProjectionName(a.Key.Projection), a.Value)).ToList();
+        _expertTokens = Modules.Select(m => new long[m.Linear.NumExperts]).ToArray();
         _layers = ordered.GroupBy(a => a.Key.Layer).Select(g => (IReadOnlyList<MoeLoraLinear>)g.Select(a => a.Value).ToList()).ToList();
         Parameters = parameters ?? ordered.SelectMany(a =>
         {
@@ -98,9 +111,15 @@ public sealed class SftTrainer : IDisposable
         }).ToList();
         if (Parameters.Select(p => p.Name).Distinct(StringComparer.Ordinal).Count() != Parameters.Count)
             throw new ArgumentException("trainable parameter names must be unique", nameof(parameters));
-        if (options.AuxLossCoefficient != 0)
+        if (options.AuxLossCoefficient != 0 || options.ContrastiveLossCoefficient != 0 || options.RouterZLossCoefficient != 0)
         {
-            _auxOptions = new MoeLossOptions { LoadBalancingCoefficient = options.AuxLossCoefficient, Seed = options.Seed };
+            _auxOptions = new MoeLossOptions
+            {
+                LoadBalancingCoefficient = options.AuxLossCoefficient,
+                ContrastiveCoefficient = options.ContrastiveLossCoefficient,
+                RouterZLossCoefficient = options.RouterZLossCoefficient,
+                Seed = options.Seed,
+            };
             _auxOptions.ConfigureRetention(ordered.Select(a => a.Value));
         }
         _schedule = new LinearWarmupDecay(options.LearningRate, options.WarmupSteps, options.TotalSteps);
@@ -108,13 +127,15 @@ public sealed class SftTrainer : IDisposable
     }
 
     /// <summary>Runs steps until <paramref name="stopAtStep"/> (default <see cref="TrainerOptions.TotalSteps"/>) steps are complete.</summary>
-    public IReadOnlyList<TrainerStepReport> Train(int? stopAtStep = null)
+    /// <param name="cancellation">Checked between steps: a cancelled run stops after the step in progress (the caller then
+    /// saves a checkpoint; see `mola train`'s Ctrl-C handling).</param>
+    public IReadOnlyList<TrainerStepReport> Train(int? stopAtStep = null, CancellationToken cancellation = default)
     {
         var stop = stopAtStep ?? Options.TotalSteps;
         if (stop < 0 || stop > Options.TotalSteps)
             throw new ArgumentOutOfRangeException(nameof(stopAtStep), stop, $"must be in [0, TotalSteps={Options.TotalSteps}]");
         var reports = new List<TrainerStepReport>();
-        while (Step < stop)
+        while (Step < stop && !cancellation.IsCancellationRequested)
         {
             reports.Add(TrainStep());
             if (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0) SaveCheckpoint();
@@ -136,7 +157,8 @@ public sealed class SftTrainer : IDisposable
         long stepTokens = tokens.Sum();
         if (stepTokens == 0)
             throw new TrainerException($"step {stepIndex + 1}: its {micro.Length} batch(es) from data position {DataPosition} have no labelled tokens after the shift");
-        double loss = 0, aux = 0;
+        double loss = 0, aux = 0, contrastive = 0, zLoss = 0;
+        var stepExperts = Modules.Select(m => new long[m.Linear.NumExperts]).ToArray();
         double gradNorm;
         var lr = _schedule.At(stepIndex);
         using (var scope = torch.NewDisposeScope())
@@ -146,10 +168,14 @@ public sealed class SftTrainer : IDisposable
             {
                 if (tokens[i] == 0 && _auxOptions is null) continue;
                 using var microScope = torch.NewDisposeScope();
-                var (ce, auxTerm) = MicroBatchLoss(micro[i], stepTokens, tokens[i], stepIndex);
-                ce.backward();
-                loss += ce.item();
-                if (auxTerm is not null) aux += auxTerm.Value;
+                var terms = Options.ActivationCheckpointing
+                    ? CheckpointedMicroBatch(micro[i], stepTokens, tokens[i], stepIndex, i)
+                    : MicroBatch(micro[i], stepTokens, tokens[i], stepIndex);
+                loss += terms.Loss;
+                aux += terms.Aux;
+                contrastive += terms.Contrastive;
+                zLoss += terms.Z;
+                CountExperts(stepExperts);
                 foreach (var layer in _layers) foreach (var m in layer) m.ReleaseRetained();
             }
             gradNorm = GradClip.clip_grad_norm_(Parameters.Select(p => p.Tensor), Options.MaxGradNorm);
@@ -164,44 +190,91 @@ public sealed class SftTrainer : IDisposable
         }
         DataPosition += micro.Length;
         Step++;
-        var report = new TrainerStepReport(Step, loss, aux, lr, stepTokens, gradNorm, watch.Elapsed.TotalSeconds);
+        var report = new TrainerStepReport(Step, loss, aux, lr, stepTokens, gradNorm, watch.Elapsed.TotalSeconds,
+            contrastive, zLoss, stepExperts);
         Progress?.Report(report);
         return report;
     }
 
-    // Returns the micro-batch's share of the step loss (with its graph; cross-entropy sum / stepTokens
-    // plus the weighted aux term) and the unweighted aux value.
-    private (Tensor Loss, double? Aux) MicroBatchLoss(Batch batch, long stepTokens, long microTokens, int stepIndex)
+    // A micro-batch's contribution to the step: loss = cross-entropy sum / stepTokens (its share of the step's mean)
+    // plus the aux terms weighted by its share of the step's tokens; the aux values reported are unweighted.
+    private readonly record struct MicroTerms(double Loss, double Aux, double Contrastive, double Z);
+
+    private MicroTerms MicroBatch(Batch batch, long stepTokens, long microTokens, int stepIndex)
+    {
+        var (ids, mask, target) = Tensors(batch, microTokens);
+        var loss = HeadLoss(_model.forward(ids, mask), target, stepTokens, batch);
+        double auxValue = 0, contrastive = 0, z = 0;
+        if (_auxOptions is not null)
+        {
+            var auxLosses = MoeLosses.Compute(_layers, _auxOptions, mask, stepIndex);
+            auxValue = auxLosses.LoadBalancing?.item() ?? 0;
+            contrastive = auxLosses.Contrastive?.item() ?? 0;
+            z = auxLosses.RouterZLoss?.item() ?? 0;
+            loss = loss.add(auxLosses.Total, (double)microTokens / stepTokens);
+        }
+        loss.backward();
+        return new MicroTerms(loss.item(), auxValue, contrastive, z);
+    }
+
+    private MicroTerms CheckpointedMicroBatch(Batch batch, long stepTokens, long microTokens, int stepIndex, int microIndex)
+    {
+        var (ids, mask, target) = Tensors(batch, microTokens);
+        double auxValue = 0, z = 0, auxWeighted = 0;
+        Func<int, Tensor?>? layerLoss = null;
+        if (_auxOptions is not null)
+        {
+            var weight = (double)microTokens / stepTokens;
+            layerLoss = layer =>
+            {
+                var terms = MoeLosses.Compute([_layers[layer]], _auxOptions, mask, stepIndex);
+                auxValue += terms.LoadBalancing?.item() ?? 0;
+                z += terms.RouterZLoss?.item() ?? 0;
+                var weighted = terms.Total.mul(weight);
+                auxWeighted += weighted.item();
+                return weighted;
+            };
+        }
+        var layerSeed = MoeLosses.MixSeed(Options.Seed, stepIndex, microIndex);
+        var ce = ActivationCheckpointing.ForwardBackward(_model, ids, mask, layerSeed,
+            logits => HeadLoss(logits, target, stepTokens, batch), layerLoss);
+        return new MicroTerms(ce + auxWeighted, auxValue, 0, z);
+    }
+
+    private (Tensor Ids, Tensor Mask, Tensor? Target) Tensors(Batch batch, long microTokens)
     {
         var b = batch.BatchSize;
         var s = batch.SequenceLength;
         var device = _model.Device;
         var ids = torch.tensor(batch.InputIds.Select(x => (long)x).ToArray(), b, s).to(device);
         var mask = torch.tensor(batch.AttentionMask.Select(x => (long)x).ToArray(), b, s).to(device);
-        var logits = _model.forward(ids, mask);
-        Tensor loss;
-        if (microTokens > 0)
+        if (microTokens == 0) return (ids, mask, null);
+        var targets = new long[b * (s - 1)];
+        for (var r = 0; r < b; r++)
+            for (var c = 1; c < s; c++) targets[r * (s - 1) + c - 1] = batch.Labels[r * s + c];
+        return (ids, mask, torch.tensor(targets, b * (s - 1)).to(device));
+    }
+
+    // Sum of next-token cross-entropy over labelled positions, divided by the step's labelled tokens.
+    private Tensor HeadLoss(Tensor logits, Tensor? target, long stepTokens, Batch batch)
+    {
+        if (target is null) return logits.sum().mul(0.0); // keeps the graph connected, contributes nothing
+        var vocab = logits.size(2);
+        var shifted = logits.narrow(1, 0, batch.SequenceLength - 1).reshape(-1, vocab);
+        return F.cross_entropy(shifted.to(DType.Float32), target, SftTokenizer.IgnoreIndex, F.Reduction.Sum).div(stepTokens);
+    }
+
+    private void CountExperts(long[][] step)
+    {
+        for (var m = 0; m < Modules.Count; m++)
         {
-            var vocab = logits.size(2);
-            var shifted = logits.narrow(1, 0, s - 1).reshape(-1, vocab);
-            var targets = new long[b * (s - 1)];
-            for (var r = 0; r < b; r++)
-                for (var c = 1; c < s; c++) targets[r * (s - 1) + c - 1] = batch.Labels[r * s + c];
-            var target = torch.tensor(targets, b * (s - 1)).to(device);
-            loss = F.cross_entropy(shifted.to(DType.Float32), target, SftTokenizer.IgnoreIndex, F.Reduction.Sum).div(stepTokens);
+            if (Modules[m].Linear.LastExpertCounts is not { } counts) continue;
+            for (var e = 0; e < counts.Length; e++)
+            {
+                step[m][e] += counts[e];
+                _expertTokens[m][e] += counts[e];
+            }
         }
-        else
-        {
-            loss = torch.zeros([], DType.Float32, device);
-        }
-        double? auxValue = null;
-        if (_auxOptions is not null)
-        {
-            var auxLosses = MoeLosses.Compute(_layers, _auxOptions, mask, stepIndex);
-            auxValue = auxLosses.LoadBalancing?.item() ?? 0;
-            loss = loss.add(auxLosses.Total, (double)microTokens / stepTokens);
-        }
-        return (loss, auxValue);
     }
 
     /// <summary>Labelled positions of labels[:, 1:] (those the shifted loss counts).</summary>

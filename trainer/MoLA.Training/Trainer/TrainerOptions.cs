@@ -33,6 +33,16 @@ public sealed record TrainerOptions
     public ulong Seed { get; init; } = 42;
     /// <summary>Weight of MoLA's load-balancing aux loss (0 = off; MoLA uses 0.001).</summary>
     public double AuxLossCoefficient { get; init; }
+    /// <summary>Weight of the MoELoRA contrastive loss between experts (0 = off; methods.md section 5).</summary>
+    public double ContrastiveLossCoefficient { get; init; }
+    /// <summary>Weight of the router z-loss (0 = off).</summary>
+    public double RouterZLossCoefficient { get; init; }
+    /// <summary>
+    /// Keep only each decoder layer's input during the forward and recompute the layer in the backward
+    /// (activation checkpointing): activation memory drops from O(layers x per-layer activations) to
+    /// O(layers x hidden) at the cost of a second forward. Not combinable with the contrastive loss.
+    /// </summary>
+    public bool ActivationCheckpointing { get; init; }
     /// <summary>Write a checkpoint every N steps (0 = never; the caller may still call SaveCheckpoint).</summary>
     public int CheckpointEvery { get; init; }
     /// <summary>Checkpoints kept in <see cref="OutputDir"/> (the newest K; 0 = keep all).</summary>
@@ -56,6 +66,13 @@ public sealed record TrainerOptions
             throw new TrainerOptionsException(nameof(MicroBatchesPerStep), $"must be at least 1, got {MicroBatchesPerStep}");
         if (!(AuxLossCoefficient >= 0) || !double.IsFinite(AuxLossCoefficient))
             throw new TrainerOptionsException(nameof(AuxLossCoefficient), $"must be a finite value >= 0, got {Fmt(AuxLossCoefficient)}");
+        if (!(ContrastiveLossCoefficient >= 0) || !double.IsFinite(ContrastiveLossCoefficient))
+            throw new TrainerOptionsException(nameof(ContrastiveLossCoefficient), $"must be a finite value >= 0, got {Fmt(ContrastiveLossCoefficient)}");
+        if (!(RouterZLossCoefficient >= 0) || !double.IsFinite(RouterZLossCoefficient))
+            throw new TrainerOptionsException(nameof(RouterZLossCoefficient), $"must be a finite value >= 0, got {Fmt(RouterZLossCoefficient)}");
+        if (ActivationCheckpointing && ContrastiveLossCoefficient != 0)
+            throw new TrainerOptionsException(nameof(ActivationCheckpointing),
+                "cannot be combined with the contrastive loss (its per-module average needs every layer's expert inputs at once)");
         if (CheckpointEvery < 0) throw new TrainerOptionsException(nameof(CheckpointEvery), $"must be >= 0 (0 = off), got {CheckpointEvery}");
         if (KeepLastCheckpoints < 0)
             throw new TrainerOptionsException(nameof(KeepLastCheckpoints), $"must be >= 0 (0 = keep all), got {KeepLastCheckpoints}");
@@ -71,7 +88,8 @@ public sealed record TrainerOptions
     {
         var text = string.Join(';',
             "lr=" + Fmt(LearningRate), "warmup=" + WarmupSteps, "total=" + TotalSteps, "wd=" + Fmt(WeightDecay),
-            "clip=" + Fmt(MaxGradNorm), "micro=" + MicroBatchesPerStep, "seed=" + Seed, "aux=" + Fmt(AuxLossCoefficient));
+            "clip=" + Fmt(MaxGradNorm), "micro=" + MicroBatchesPerStep, "seed=" + Seed, "aux=" + Fmt(AuxLossCoefficient),
+            "contrastive=" + Fmt(ContrastiveLossCoefficient), "z=" + Fmt(RouterZLossCoefficient));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
