@@ -20,6 +20,7 @@ public static class CliApp
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(AllocateCommand.Create());
         root.Subcommands.Add(AnalyzeCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         var bench = new Command("bench", "Benchmarks of this machine and of MoLA.Torch against PyTorch");
         bench.Subcommands.Add(BenchOpsCommand.Create());
         bench.Subcommands.Add(BenchAlphaCommand.Create());
@@ -56,6 +57,11 @@ public static class CliApp
             error.WriteLine($"mola: error: {missing.Message}");
             Debug(error, e);
             return ExitCodes.NativeLibraryMissing;
+        }
+        catch (Exception e) when (Unwrap(e) is Configuration.SettingException or MoLA.Training.Data.DatasetException)
+        {
+            error.WriteLine($"mola: error: {Unwrap(e).Message}");
+            return ExitCodes.Usage;
         }
         catch (UsageException e)
         {

@@ -1,0 +1,288 @@
+using System.Globalization;
+using MoLA.Cli.Configuration;
+using MoLA.Cli.Output;
+using MoLA.Model.Adapters;
+using MoLA.Model.Allocation;
+using MoLA.Model.Llama;
+using MoLA.Telemetry;
+using MoLA.Torch;
+using MoLA.Training.Data;
+using MoLA.Training.Runs;
+using MoLA.Training.Trainer;
+
+namespace MoLA.Cli.Training;
+
+/// <summary>How a `mola train` run ended.</summary>
+public sealed record TrainResult(
+    string RunDir,
+    string Name,
+    string Method,
+    AllocationSummary Allocation,
+    long TrainableParameters,
+    int Steps,
+    int TotalSteps,
+    bool Interrupted,
+    double FinalLoss,
+    double TokensPerSecond,
+    double? Mfu,
+    double Seconds,
+    EvaluationSummary? Evaluation,
+    string? MetricsUrl,
+    string? Checkpoint);
+
+/// <summary>
+/// One fine-tuning run from validated settings to a run directory: base model and tokenizer, data, adapters with
+/// the configured allocation, <see cref="SftTrainer"/>, then the final adapter, expert load and evaluation. Per step
+/// it appends to metrics.jsonl, updates Prometheus instruments and the progress display. Cancellation (Ctrl-C)
+/// stops after the step in progress and writes a checkpoint that `--resume` continues exactly.
+/// </summary>
+public sealed class TrainRun(TrainSettings settings, TextWriter log, bool interactive, IRunEvaluator evaluator)
+{
+    /// <summary>Runs to the end (or to cancellation). Throws <see cref="SettingException"/> for bad input before any write.</summary>
+    public TrainResult Execute(CancellationToken cancel = default)
+    {
+        var s = settings;
+        var started = DateTime.UtcNow;
+        torch.set_num_threads(s.Threads);
+        var device = s.Device == "cuda" ? RequireCuda() : Device.CPU;
+
+        // Everything that can be wrong with the input is checked before the run directory is touched.
+        var baseDir = ModelResolver.ResolveBaseModel(s.BaseModel);
+        var tokenizer = ModelResolver.LoadTokenizer(baseDir);
+        var data = RunData.Load(s);
+        var run = new RunDirectory(s.Out);
+        if (run.IsRun && !s.Resume)
+            throw new SettingException($"out: {run.Path} already holds a run (run.json); pass --resume to continue it, or choose another directory");
+        if (s.Resume && !run.IsRun) throw new SettingException($"resume: {run.Path} holds no run to resume");
+        var baseConfig = LlamaConfig.Load(baseDir);
+        var allocation = BuildAllocation(s, baseConfig.NumHiddenLayers);
+
+        var sft = new SftTokenizer(tokenizer, PromptTemplate.Alpaca, new SftTokenizerOptions(s.CutoffLength, s.LossOn));
+        var tokenized = data.Train.Select(sft.Tokenize).OfType<TokenizedExample>().ToList();
+        if (tokenized.Count == 0)
+            throw new SettingException($"cutoff-len: {s.CutoffLength} tokens cut off the answer of every training example; raise it");
+        var accumulation = s.BatchSize / s.MicroBatchSize;
+        var totalSteps = s.Steps ?? Math.Max(1, (int)Math.Ceiling(s.Epochs * tokenized.Count / s.BatchSize));
+        var warmup = s.WarmupSteps ?? Math.Min(100, totalSteps / 10);
+        if (warmup > totalSteps) throw new SettingException($"warmup-steps: {warmup} is more than the run's {totalSteps} steps");
+        var batches = BuildBatches(tokenized, s.MicroBatchSize, (long)totalSteps * accumulation, s.Seed, tokenizer.PadId ?? 0);
+
+        using var model = LlamaCheckpoint.Load(baseDir, new LlamaLoadOptions { Device = device, FreezeBaseWeights = true });
+        var adapterConfig = new MoeLoraAdapterConfig
+        {
+            Allocation = allocation,
+            TargetModules = s.TargetModules,
+            LoraAlpha = s.LoraAlpha,
+            Dropout = s.Dropout,
+            BaseModel = baseDir,
+        };
+        torch.manual_seed(s.Seed);
+        MoeLoraAdapter.Attach(model, adapterConfig);
+        var options = new TrainerOptions
+        {
+            LearningRate = s.LearningRate,
+            WarmupSteps = warmup,
+            TotalSteps = totalSteps,
+            WeightDecay = s.WeightDecay,
+            MaxGradNorm = s.MaxGradNorm,
+            MicroBatchesPerStep = accumulation,
+            Seed = s.Seed,
+            AuxLossCoefficient = s.AuxLossCoefficient,
+            ContrastiveLossCoefficient = s.ContrastiveLossCoefficient,
+            RouterZLossCoefficient = s.ZLossCoefficient,
+            ActivationCheckpointing = s.ActivationCheckpointing,
+            CheckpointEvery = s.CheckpointEvery,
+            KeepLastCheckpoints = s.KeepLast,
+            OutputDir = run.Path,
+        };
+        using var trainer = new SftTrainer(model, adapterConfig, batches, options);
+        var trainable = trainer.Parameters.Sum(p => p.Tensor.NumEl);
+        var name = s.Name ?? Path.GetFileName(run.Path.TrimEnd(Path.DirectorySeparatorChar));
+        var allocationSummary = Summary(s, allocation);
+
+        var previousLoad = new long[trainer.Modules.Count][];
+        if (s.Resume)
+        {
+            var checkpoint = trainer.Resume() ?? throw new SettingException($"resume: {run.Path} has no complete checkpoint-N directory");
+            log.WriteLine($"resumed from {checkpoint} at step {trainer.Step}/{totalSteps}");
+            run.ResetSteps(trainer.Step);
+            var load = run.ReadExpertLoad();
+            for (var m = 0; m < trainer.Modules.Count; m++)
+                previousLoad[m] = load?.Modules.FirstOrDefault(x => x.Layer == trainer.Modules[m].Layer && x.Module == trainer.Modules[m].Module)?.Tokens
+                    ?? new long[trainer.Modules[m].Linear.NumExperts];
+        }
+        else
+        {
+            for (var m = 0; m < trainer.Modules.Count; m++) previousLoad[m] = new long[trainer.Modules[m].Linear.NumExperts];
+            run.ResetSteps();
+        }
+        run.WriteManifest(new RunManifest(name, s.Method, started.ToString("O", CultureInfo.InvariantCulture), baseDir, allocationSummary,
+            trainable, totalSteps, s.Raw));
+
+        var peak = s.PeakGflops ?? MeasurePeakGflops();
+        var flopsPerToken = TrainingFlops.PerToken(model, trainer.Modules.Select(m => m.Linear), s.CutoffLength);
+        using var metrics = new TrainingMetrics();
+        using var endpoint = s.MetricsPort is { } port ? MetricsEndpoint.Start(port, metrics.Meter.Name) : null;
+        if (endpoint is not null) log.WriteLine($"metrics: {endpoint.Url}");
+        var progress = new ProgressDisplay(log, interactive, totalSteps, s.LogEvery);
+        double lastLoss = double.NaN, tokens = 0, seconds = 0;
+        double? lastMfu = null;
+        trainer.Progress = new InlineProgress<TrainerStepReport>(r =>
+        {
+            var tps = r.Tokens / Math.Max(r.Seconds, 1e-9);
+            // MFU counts every position of the padded micro-batches (the work done), against the measured GEMM peak.
+            var mfu = peak > 0 ? r.Tokens * flopsPerToken / r.Seconds / (peak * 1e9) : (double?)null;
+            run.AppendStep(new StepRecord(r.Step, r.Loss, r.AuxLoss, r.LearningRate, r.Tokens, tps, r.GradNorm, r.Seconds, mfu));
+            metrics.RecordStep(r.Tokens, r.Seconds, r.Loss, r.LearningRate, mfu ?? 0);
+            if (s.AuxLossCoefficient != 0) metrics.RecordAux("aux", r.AuxLoss);
+            if (s.ContrastiveLossCoefficient != 0) metrics.RecordAux("contrastive", r.ContrastiveLoss);
+            if (s.ZLossCoefficient != 0) metrics.RecordAux("z", r.ZLoss);
+            if (r.ExpertTokens is { } counts)
+                for (var m = 0; m < counts.Length; m++)
+                    metrics.RecordExpertTokens(trainer.Modules[m].Layer, trainer.Modules[m].Module, counts[m]);
+            progress.Step(r.Step, r.Loss, tps, r.LearningRate);
+            lastLoss = r.Loss;
+            lastMfu = mfu;
+            tokens += r.Tokens;
+            seconds += r.Seconds;
+        });
+
+        while (trainer.Step < totalSteps && !cancel.IsCancellationRequested)
+        {
+            var stop = s.EvalEvery > 0 ? Math.Min(totalSteps, (trainer.Step / s.EvalEvery + 1) * s.EvalEvery) : totalSteps;
+            trainer.Train(stop, cancel);
+            WriteExpertLoad(run, trainer, previousLoad);
+            if (s.EvalEvery > 0 && trainer.Step == stop && stop < totalSteps && !cancel.IsCancellationRequested && data.Eval.Count > 0)
+            {
+                var interim = evaluator.Evaluate(model, tokenizer, data.Eval, s);
+                progress.Message($"eval at step {trainer.Step}: " + string.Join("  ", interim.Rows.Where(r => r.Task == "all")
+                    .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Format} {r.Accuracy:P1} [{r.CiLow:P1}, {r.CiHigh:P1}]"))));
+            }
+        }
+        progress.EndLine();
+
+        string? checkpointPath = null;
+        var interrupted = trainer.Step < totalSteps;
+        if (interrupted)
+        {
+            checkpointPath = trainer.SaveCheckpoint();
+            progress.Message($"interrupted at step {trainer.Step}/{totalSteps}: checkpoint written to {checkpointPath}; continue with --resume");
+        }
+        else if (s.CheckpointEvery > 0 && trainer.Step % s.CheckpointEvery != 0)
+        {
+            checkpointPath = trainer.SaveCheckpoint();
+        }
+
+        EvaluationSummary? evaluation = null;
+        if (!interrupted)
+        {
+            WriteAdapterAtomically(model, adapterConfig, run.AdapterPath);
+            if (data.Eval.Count > 0)
+            {
+                evaluation = evaluator.Evaluate(model, tokenizer, data.Eval, s);
+                run.WriteEvaluation(evaluation);
+            }
+        }
+        var tokensPerSecond = seconds > 0 ? tokens / seconds : 0;
+        return new TrainResult(run.Path, name, s.Method, allocationSummary, trainable, trainer.Step, totalSteps, interrupted, lastLoss,
+            tokensPerSecond, lastMfu, (DateTime.UtcNow - started).TotalSeconds, evaluation, endpoint?.Url.ToString(), checkpointPath);
+    }
+
+    /// <summary>The experts per layer the settings ask for (plain LoRA: one expert, top-1, no routing choice).</summary>
+    public static ExpertAllocation BuildAllocation(TrainSettings s, int layers)
+    {
+        try
+        {
+            if (s.Method == "lora")
+                return ExpertAllocation.FromLayers(Enumerable.Repeat(1, layers).ToArray(), Enumerable.Repeat(1, layers).ToArray(),
+                    AllocationShape.ParseLayerValues(s.Rank, layers, "rank"), provenance: new AllocationProvenance("lora"));
+            return s.Strategy switch
+            {
+                "mola" => ExpertAllocation.Parse(s.Shape, layers, s.TopK, s.Rank),
+                "uniform" => Uniform(s, layers),
+                _ => ExpertAllocation.FromLayers(AllocationShape.ParseLayerValues(s.Experts, layers, "experts"),
+                    AllocationShape.ParseLayerValues(s.TopK, layers, "top-k"), AllocationShape.ParseLayerValues(s.Rank, layers, "rank")),
+            };
+        }
+        catch (ArgumentException e)
+        {
+            var field = s.Method == "lora" ? "rank" : s.Strategy == "mola" ? "shape" : "experts";
+            throw new SettingException($"{field}: {e.Message} (the base model has {layers} layers)");
+        }
+    }
+
+    private static ExpertAllocation Uniform(TrainSettings s, int layers)
+    {
+        if (s.Experts.Contains(',')) throw new ArgumentException($"strategy uniform takes one expert count, got the list '{s.Experts}'");
+        var a = ExpertAllocation.Parse(s.Experts, layers, s.TopK, s.Rank);
+        return ExpertAllocation.FromLayers(a.Experts, a.TopK, a.Ranks, provenance: new AllocationProvenance(AllocationStrategies.Uniform));
+    }
+
+    private static AllocationSummary Summary(TrainSettings s, ExpertAllocation a) => new(
+        s.Method == "lora" ? "lora" : s.Strategy,
+        s.Method == "moe-lora" && s.Strategy == "mola" ? s.Shape : null,
+        a.Experts.ToArray(), a.TopK.ToArray(), a.Ranks.ToArray());
+
+    /// <summary>
+    /// The run's micro-batches in data order: epoch e visits the examples in the seeded permutation (seed, e); the
+    /// order is a function of the seed only, so a resumed run reads the same batches.
+    /// </summary>
+    public static List<Batch> BuildBatches(IReadOnlyList<TokenizedExample> examples, int microBatchSize, long microBatches, ulong seed, int padId)
+    {
+        var order = new List<TokenizedExample>();
+        var needed = microBatches * microBatchSize;
+        for (var epoch = 0; order.Count < needed; epoch++)
+            foreach (var i in DeterministicShuffle.Permutation(examples.Count, seed, epoch))
+                order.Add(examples[i]);
+        return Batcher.MakeBatches(order.Take((int)needed).ToList(), microBatchSize, padId).ToList();
+    }
+
+    private static void WriteExpertLoad(RunDirectory run, SftTrainer trainer, long[][] previous)
+    {
+        var modules = trainer.Modules.Select((m, i) => new ModuleExpertLoad(m.Layer, m.Module,
+            previous[i].Zip(trainer.ExpertTokens[i], (a, b) => a + b).ToArray())).ToList();
+        run.WriteExpertLoad(new ExpertLoadReport(trainer.Step, modules));
+    }
+
+    // The adapter goes to a sibling temp directory first, so adapter/ is either the previous one or the complete new one.
+    private static void WriteAdapterAtomically(LlamaModel model, MoeLoraAdapterConfig config, string directory)
+    {
+        var tmp = directory + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            MoeLoraAdapter.Save(model, config, tmp);
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            Directory.Move(tmp, directory);
+        }
+        finally
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        }
+    }
+
+    private static double MeasurePeakGflops()
+    {
+        using var gemm = new Benchmarks.GemmBenchmark(1024);
+        var times = gemm.Run(warmup: 2, runs: 5);
+        return gemm.Gflops(times.Min());
+    }
+
+    private static Device RequireCuda()
+    {
+        if (!torch.cuda.is_built) throw new SettingException("device: cuda was asked for, but libmola_torch was built without CUDA (CPU libtorch)");
+        if (!torch.cuda.is_available()) throw new SettingException("device: cuda was asked for, but no CUDA GPU is visible");
+        return Device.CUDA(0);
+    }
+}
+
+/// <summary>IProgress that runs on the reporting thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+public sealed class InlineProgress<T>(Action<T> action) : IProgress<T>
+{
+    public void Report(T value) => action(value);
+}
+
+/// <summary>Evaluates a model with adapters on evaluation items, as the settings' eval-format asks.</summary>
+public interface IRunEvaluator
+{
+    EvaluationSummary Evaluate(LlamaModel model, MoLA.Training.Tokenizers.ITokenizer tokenizer, IReadOnlyList<EvalItem> items, TrainSettings settings);
+}
