@@ -81,6 +81,35 @@ public sealed class LlamaKvCache : IDisposable
 
     public void Reset() => Truncate(0);
 
+    /// <summary>
+    /// Keeps, reorders or repeats batch rows: afterwards row i holds what row <paramref name="rows"/>[i]
+    /// held (Hugging Face's reorder_cache). Lets a decoder drop finished sequences, or score several
+    /// continuations of one prefilled prompt without recomputing it.
+    /// </summary>
+    public void SelectBatch(ReadOnlySpan<long> rows)
+    {
+        if (rows.Length == 0) throw new ArgumentException("SelectBatch needs at least one row", nameof(rows));
+        if (_keys[0] is not { } first) throw new InvalidOperationException("SelectBatch on an empty KV cache");
+        var batch = first.size(0);
+        foreach (var r in rows)
+            if (r < 0 || r >= batch) throw new ArgumentOutOfRangeException(nameof(rows), r, $"row index must be in [0, {batch})");
+        using var scope = torch.NewDisposeScope();
+        var index = torch.tensor(rows.ToArray(), rows.Length).to(first.Device);
+        for (var i = 0; i < _keys.Length; i++)
+        {
+            _keys[i] = Pick(_keys[i], index);
+            _values[i] = Pick(_values[i], index);
+        }
+    }
+
+    private static Tensor? Pick(Tensor? t, Tensor index)
+    {
+        if (t is null) return null;
+        var picked = t.index_select(0, index).DetachFromScope();
+        t.Dispose();
+        return picked;
+    }
+
     public void Dispose()
     {
         for (var i = 0; i < _keys.Length; i++)
