@@ -34,6 +34,7 @@ public sealed record TrainSettings
         new("epochs", "Passes over the training data when --steps is not given", "X", "1"),
         new("batch-size", "Examples per optimizer step", "N", "16"),
         new("micro-batch-size", "Examples per forward/backward (gradient accumulation when smaller than --batch-size)", "N"),
+        new("prompt-template", "alpaca (MoLA's format) | alpaca-short (without the preamble sentence)", "NAME", "alpaca"),
         new("cutoff-len", "Maximum tokens per example (BOS and EOS included)", "N", "256"),
         new("loss-on", "prompt-and-answer (MoLA) | answer", "MODE", "prompt-and-answer"),
         new("seed", "Seed of data order, initialisation and dropout", "N", "42"),
@@ -82,6 +83,7 @@ public sealed record TrainSettings
     public int BatchSize { get; init; }
     public int MicroBatchSize { get; init; }
     public int CutoffLength { get; init; }
+    public required string PromptTemplate { get; init; }
     public LossMode LossOn { get; init; }
     public ulong Seed { get; init; }
     public double WeightDecay { get; init; }
@@ -144,6 +146,7 @@ public sealed record TrainSettings
             BatchSize = batch,
             MicroBatchSize = micro,
             CutoffLength = s.Int("cutoff-len", 4, 1 << 20),
+            PromptTemplate = s.Choice("prompt-template", "alpaca", "alpaca-short"),
             LossOn = s.Choice("loss-on", "prompt-and-answer", "answer") == "answer" ? LossMode.AnswerOnly : LossMode.PromptAndAnswer,
             Seed = (ulong)s.Int("seed", 0),
             WeightDecay = s.Double("weight-decay", 0),

@@ -57,7 +57,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         var baseConfig = LlamaConfig.Load(baseDir);
         var allocation = BuildAllocation(s, baseConfig.NumHiddenLayers);
 
-        var sft = new SftTokenizer(tokenizer, PromptTemplate.Alpaca, new SftTokenizerOptions(s.CutoffLength, s.LossOn));
+        var sft = new SftTokenizer(tokenizer, PromptTemplate.Named(s.PromptTemplate), new SftTokenizerOptions(s.CutoffLength, s.LossOn));
         var tokenized = data.Train.Select(sft.Tokenize).OfType<TokenizedExample>().ToList();
         if (tokenized.Count == 0)
             throw new SettingException($"cutoff-len: {s.CutoffLength} tokens cut off the answer of every training example; raise it");

@@ -27,6 +27,19 @@ public sealed class PromptTemplate
     /// <summary>The Stanford alpaca template (MoLA's prompt format).</summary>
     public static PromptTemplate Alpaca { get; } = new(AlpacaWithInput, AlpacaWithoutInput);
 
+    /// <summary>Alpaca's sections without its preamble sentence: ~100 fewer tokens per example for byte-level models.</summary>
+    public static PromptTemplate AlpacaShort { get; } = new(
+        "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n",
+        "### Instruction:\n{instruction}\n\n### Response:\n");
+
+    /// <summary>A template by name: alpaca | alpaca-short.</summary>
+    public static PromptTemplate Named(string name) => name switch
+    {
+        "alpaca" => Alpaca,
+        "alpaca-short" => AlpacaShort,
+        _ => throw new ArgumentException($"unknown prompt template '{name}' (alpaca, alpaca-short)", nameof(name)),
+    };
+
     private readonly (string Literal, string? Slot)[] _withInput;
     private readonly (string Literal, string? Slot)[] _withoutInput;
 

@@ -1,0 +1,43 @@
+using MoLA.Cli.Configuration;
+using MoLA.Model.Llama;
+using MoLA.Training.Evaluation;
+using MoLA.Training.Runs;
+using MoLA.Training.Tokenizers;
+
+namespace MoLA.Cli.Training;
+
+/// <summary>
+/// Evaluation of a run with <see cref="Evaluator"/>: greedy generation with MoLA's answer regex and/or multiple-choice
+/// log-likelihood, per task and overall, as eval.json's accuracy rows.
+/// </summary>
+public sealed class RunEvaluator(TextWriter log) : IRunEvaluator
+{
+    public EvaluationSummary Evaluate(LlamaModel model, ITokenizer tokenizer, IReadOnlyList<EvalItem> items, TrainSettings settings)
+    {
+        var modes = settings.EvalFormat switch
+        {
+            "generation" => EvaluationModes.Generation,
+            "multiple-choice" => EvaluationModes.MultipleChoice,
+            _ => EvaluationModes.Both,
+        };
+        var evaluator = new Evaluator(model, tokenizer, new EvaluatorOptions
+        {
+            Template = MoLA.Training.Data.PromptTemplate.Named(settings.PromptTemplate),
+            Generation = new GenerationOptions { MaxNewTokens = settings.MaxNewTokens },
+        });
+        var report = evaluator.Evaluate(items.Select(i => new EvaluationItem(i.Task, i.Generation, i.MultipleChoice)).ToList(), modes);
+        var dataset = settings.EvalData == TrainSettings.Embedded ? "embedded-test" : Path.GetFileName(settings.EvalData);
+        var rows = new List<AccuracyRow>();
+        foreach (var mode in new[] { report.Generation, report.MultipleChoice })
+        {
+            if (mode is null) continue;
+            rows.Add(Row(dataset, mode.Mode, "all", mode.Overall));
+            rows.AddRange(mode.Tasks.Where(t => t.Task != "all").Select(t => Row(dataset, mode.Mode, t.Task, t)));
+            log.WriteLine($"eval {mode.Mode}: {mode.Overall.Correct}/{mode.Overall.Total} in {mode.Seconds:F1} s");
+        }
+        return new EvaluationSummary(rows, null);
+    }
+
+    private static AccuracyRow Row(string dataset, string format, string task, AccuracySummary a) =>
+        new(dataset, format, task, a.Correct, a.Total, a.Accuracy, a.CiLow, a.CiHigh);
+}
