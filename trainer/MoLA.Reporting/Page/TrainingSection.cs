@@ -7,7 +7,7 @@ namespace MoLA.Reporting.Page;
 
 /// <summary>
 /// Loss curves (raw and smoothed; runs overlaid when comparing), the auxiliary loss when any run has a non-zero one,
-/// and the learning rate as a small chart.
+/// (drawn for the runs that have one) and the learning rate as a small chart.
 /// </summary>
 internal static class TrainingSection
 {
@@ -31,11 +31,12 @@ internal static class TrainingSection
             Curves(page, s => s.Loss, smoothing)));
         sb.Append($"<figcaption>Training loss: raw per step (faint) and smoothed ({Esc(smoothing)}, debiased).</figcaption>\n</figure>\n");
 
-        if (withSteps.Any(r => r.Steps.Any(s => double.IsFinite(s.AuxLoss) && s.AuxLoss != 0)))
+        static bool HasAux(ReportRun r) => r.Steps.Any(s => double.IsFinite(s.AuxLoss) && s.AuxLoss != 0);
+        if (withSteps.Any(HasAux))
         {
             sb.Append("<figure>\n");
             sb.Append(LineChart.Render("aux", page.NewId("chart"), "Auxiliary (load-balancing) loss per optimizer step", "step", "aux loss",
-                Curves(page, s => s.AuxLoss, smoothing), height: 240));
+                Curves(page, s => s.AuxLoss, smoothing, HasAux), height: 240));
             sb.Append("<figcaption>Auxiliary load-balancing loss (1 per layer is perfect balance).</figcaption>\n</figure>\n");
         }
 
@@ -47,12 +48,13 @@ internal static class TrainingSection
     }
 
     /// <summary>Raw and smoothed lines of one metric per run; one legend entry per run when comparing.</summary>
-    private static List<LineSeries> Curves(PageContext page, Func<StepRecord, double> metric, string smoothing)
+    private static List<LineSeries> Curves(PageContext page, Func<StepRecord, double> metric, string smoothing, Func<ReportRun, bool>? include = null)
     {
         var series = new List<LineSeries>();
         for (var i = 0; i < page.Runs.Count; i++)
         {
             var r = page.Runs[i];
+            if (include is not null && !include(r)) continue; // e.g. runs trained without the aux loss
             var y = r.Steps.Select(metric).ToList();
             var smooth = SeriesMath.Ema(y);
             if (page.Comparing)
