@@ -21,6 +21,8 @@ public static class CliApp
         root.Subcommands.Add(AllocateCommand.Create());
         root.Subcommands.Add(AnalyzeCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(ScoreCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         var bench = new Command("bench", "Benchmarks of this machine and of MoLA.Torch against PyTorch");
         bench.Subcommands.Add(BenchOpsCommand.Create());

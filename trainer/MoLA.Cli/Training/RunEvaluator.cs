@@ -12,9 +12,15 @@ namespace MoLA.Cli.Training;
 /// </summary>
 public sealed class RunEvaluator(TextWriter log) : IRunEvaluator
 {
-    public EvaluationSummary Evaluate(LlamaModel model, ITokenizer tokenizer, IReadOnlyList<EvalItem> items, TrainSettings settings)
+    public EvaluationSummary Evaluate(LlamaModel model, ITokenizer tokenizer, IReadOnlyList<EvalItem> items, TrainSettings settings) =>
+        Evaluate(model, tokenizer, items, settings.EvalFormat, settings.MaxNewTokens, settings.PromptTemplate,
+            settings.EvalData == TrainSettings.Embedded ? "embedded-test" : Path.GetFileName(settings.EvalData));
+
+    /// <param name="format">generation | multiple-choice | both.</param>
+    public EvaluationSummary Evaluate(LlamaModel model, ITokenizer tokenizer, IReadOnlyList<EvalItem> items, string format,
+        int maxNewTokens, string promptTemplate, string dataset)
     {
-        var modes = settings.EvalFormat switch
+        var modes = format switch
         {
             "generation" => EvaluationModes.Generation,
             "multiple-choice" => EvaluationModes.MultipleChoice,
@@ -22,11 +28,10 @@ public sealed class RunEvaluator(TextWriter log) : IRunEvaluator
         };
         var evaluator = new Evaluator(model, tokenizer, new EvaluatorOptions
         {
-            Template = MoLA.Training.Data.PromptTemplate.Named(settings.PromptTemplate),
-            Generation = new GenerationOptions { MaxNewTokens = settings.MaxNewTokens },
+            Template = MoLA.Training.Data.PromptTemplate.Named(promptTemplate),
+            Generation = new GenerationOptions { MaxNewTokens = maxNewTokens },
         });
         var report = evaluator.Evaluate(items.Select(i => new EvaluationItem(i.Task, i.Generation, i.MultipleChoice)).ToList(), modes);
-        var dataset = settings.EvalData == TrainSettings.Embedded ? "embedded-test" : Path.GetFileName(settings.EvalData);
         var rows = new List<AccuracyRow>();
         foreach (var mode in new[] { report.Generation, report.MultipleChoice })
         {
