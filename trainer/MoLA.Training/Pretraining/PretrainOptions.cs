@@ -18,7 +18,7 @@ public sealed class PretrainOptionsException(string field, string detail)
 public sealed record PretrainOptions
 {
     /// <summary>Optimizer steps.</summary>
-    public int Steps { get; init; } = 1200;
+    public int Steps { get; init; } = 400;
     /// <summary>Packed windows per step.</summary>
     public int BatchSize { get; init; } = 16;
     /// <summary>Tokens per window (the loss predicts tokens 1..SeqLen-1 of each window).</summary>
