@@ -18,9 +18,9 @@ public sealed class PretrainOptionsException(string field, string detail)
 public sealed record PretrainOptions
 {
     /// <summary>Optimizer steps.</summary>
-    public int Steps { get; init; } = 400;
+    public int Steps { get; init; } = 240;
     /// <summary>Packed windows per step.</summary>
-    public int BatchSize { get; init; } = 16;
+    public int BatchSize { get; init; } = 8;
     /// <summary>Tokens per window (the loss predicts tokens 1..SeqLen-1 of each window).</summary>
     public int SeqLen { get; init; } = 256;
     /// <summary>Peak learning rate (after warm-up).</summary>
