@@ -24,6 +24,7 @@ public static class CliApp
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(ScoreCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(PretrainCommand.Create());
         var bench = new Command("bench", "Benchmarks of this machine and of MoLA.Torch against PyTorch");
         bench.Subcommands.Add(BenchOpsCommand.Create());
         bench.Subcommands.Add(BenchAlphaCommand.Create());
