@@ -25,7 +25,7 @@ internal static class EvalCommand
         new("eval-limit", "Evaluate at most N examples (0 = all)", "N", "0"),
         new("max-new-tokens", "Greedy generation budget per answer", "N", "64"),
         new("prompt-template", "alpaca | alpaca-short (default: the run's, else alpaca)", "NAME"),
-        new("embedded-test-per-task", "Built-in benchmark: test items per task family (default: the run's, else 40)", "N"),
+        new("embedded-test-per-task", "Built-in benchmark: test items per task family (default: the run's, else 50)", "N"),
         new("threads", "libtorch intra-op threads (default: logical CPUs)", "N"),
     ];
 
@@ -48,7 +48,7 @@ internal static class EvalCommand
             var template = s.String("prompt-template") ?? FromRun("prompt-template") ?? "alpaca";
             if (template is not ("alpaca" or "alpaca-short")) throw s.Invalid("prompt-template", $"must be alpaca or alpaca-short, got '{template}'");
             var perTask = s.IntOrNull("embedded-test-per-task", 1, 100_000)
-                ?? int.Parse(FromRun("embedded-test-per-task") ?? "40", CultureInfo.InvariantCulture);
+                ?? int.Parse(FromRun("embedded-test-per-task") ?? "50", CultureInfo.InvariantCulture);
             torch.set_num_threads(s.IntOrNull("threads", 1, 1024) ?? Environment.ProcessorCount);
             var data = s.RequiredString("data");
             var items = data == TrainSettings.Embedded

@@ -52,7 +52,7 @@ public sealed record TrainSettings
         new("eval-limit", "Evaluate at most N examples (0 = all)", "N", "0"),
         new("max-new-tokens", "Greedy generation budget per answer", "N", "64"),
         new("embedded-train-per-task", "Built-in benchmark: training items per task family", "N", "200"),
-        new("embedded-test-per-task", "Built-in benchmark: test items per task family", "N", "40"),
+        new("embedded-test-per-task", "Built-in benchmark: test items per task family (the tiny base held out the first 50)", "N", "50"),
         new("metrics-port", "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0 = any free port)", "PORT"),
         new("peak-gflops", "GEMM peak for MFU (default: measured at start, as `mola doctor` does)", "X"),
         new("log-every", "Plain log line every N steps when output is not a terminal", "N", "10"),
