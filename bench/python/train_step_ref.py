@@ -15,7 +15,7 @@ It shares nothing with the C# code but libtorch. Modes:
     /usr/bin/python3 train_step_ref.py --threads 2 --serve       # JSON requests on stdin (the command)
     /usr/bin/python3 train_step_ref.py --threads 2 --steps 3     # one config (tiny), timings on stdout
 Requests: {"cmd": "setup", "config": {...}} builds a model (replacing the previous one);
-{"cmd": "steps", "n": N} runs N steps and answers {"seconds": [...], "losses": [...]}; {"cmd": "quit"}.
+{"cmd": "steps", "n": N} runs N steps and answers {"seconds": [...], "cpu_seconds": [...], "losses": [...]}; {"cmd": "quit"}.
 """
 
 import argparse
@@ -205,12 +205,14 @@ class Trainer:
         return float(loss)
 
     def run(self, n):
-        seconds, losses = [], []
+        # Wall seconds, and CPU seconds of all this process's threads (steadier on a shared machine).
+        seconds, cpu, losses = [], [], []
         for _ in range(n):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             losses.append(self.step())
             seconds.append(time.perf_counter() - t0)
-        return seconds, losses
+            cpu.append(time.process_time() - c0)
+        return seconds, cpu, losses
 
 
 def hello(threads):
@@ -244,8 +246,8 @@ def serve(threads):
             elif cmd == "steps":
                 if trainer is None:
                     raise ValueError("no model: send a setup request first")
-                seconds, losses = trainer.run(int(req["n"]))
-                resp = {"ok": True, "seconds": seconds, "losses": losses}
+                seconds, cpu, losses = trainer.run(int(req["n"]))
+                resp = {"ok": True, "seconds": seconds, "cpu_seconds": cpu, "losses": losses}
             else:
                 raise ValueError(f"unknown command {cmd!r}")
         except Exception as exc:  # noqa: BLE001 - every failure goes back as JSON
@@ -273,9 +275,9 @@ def main():
         return
     trainer = Trainer(dict(TINY, foreach=args.foreach))
     trainer.run(1)
-    seconds, losses = trainer.run(args.steps)
+    seconds, cpu, losses = trainer.run(args.steps)
     tokens = TINY["batch"] * TINY["seq"]
-    print(json.dumps({"seconds": seconds, "losses": losses, "tokens_per_s": [tokens / s for s in seconds]}, indent=2))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "losses": losses, "tokens_per_s": [tokens / s for s in seconds]}, indent=2))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ public sealed class BenchTrainStepCommandTests
             var seconds = side.GetProperty("median_seconds").GetDouble();
             Assert.True(seconds > 0);
             Assert.Equal(1, side.GetProperty("samples_seconds").GetArrayLength());
+            Assert.Equal(1, side.GetProperty("samples_cpu_seconds").GetArrayLength());
+            Assert.True(side.GetProperty("median_cpu_seconds").GetDouble() > 0);
             Assert.Equal(64 / seconds, side.GetProperty("tokens_per_second").GetDouble(), 64 / seconds * 0.01);
             Assert.Equal(gflops / seconds / peak, side.GetProperty("mfu").GetDouble(), 0.0002 + gflops / seconds / peak * 0.01);
             // Untrained LLaMA with N(0, 0.02) weights on random tokens: the loss is about ln(vocab).
@@ -50,6 +52,8 @@ public sealed class BenchTrainStepCommandTests
         Assert.Equal(cs.GetProperty("trainable_parameters").GetInt64(), py.GetProperty("trainable_parameters").GetInt64());
         var ratio = model.GetProperty("tokens_per_second_ratio").GetDouble();
         Assert.Equal(cs.GetProperty("tokens_per_second").GetDouble() / py.GetProperty("tokens_per_second").GetDouble(), ratio, 0.01);
+        Assert.Equal(py.GetProperty("median_cpu_seconds").GetDouble() / cs.GetProperty("median_cpu_seconds").GetDouble(),
+            model.GetProperty("cpu_ratio").GetDouble(), 0.01);
         Assert.NotEqual(JsonValueKind.Null, root.GetProperty("targets").GetProperty("met").ValueKind);
     }
 

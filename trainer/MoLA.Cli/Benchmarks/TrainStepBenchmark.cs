@@ -28,10 +28,12 @@ internal sealed record TrainStepSide(
     double TokensPerSecond,
     double Mfu,
     double ExecutedFlopsUtilisation,
+    double MedianCpuSeconds,
     long TrainableParameters,
     double FirstLoss,
     double LastLoss,
-    IReadOnlyList<double> SamplesSeconds);
+    IReadOnlyList<double> SamplesSeconds,
+    IReadOnlyList<double> SamplesCpuSeconds);
 
 internal sealed record TrainStepModelResult(
     TrainStepShape Shape,
@@ -42,7 +44,8 @@ internal sealed record TrainStepModelResult(
     TrainStepSide Csharp,
     TrainStepSide? Python,
     double? TokensPerSecondRatio,
-    double? PairedRatio);
+    double? PairedRatio,
+    double? CpuRatio);
 
 internal sealed record TrainStepTargets(double RatioMin, double RatioGoal, bool? Met, bool? GoalMet);
 
@@ -123,6 +126,7 @@ internal sealed class TrainStepBenchmark(TrainStepBenchSettings settings, Action
                 "when i is even, Python then C# when odd), each timed by the wall clock around the whole step; median reported; " +
                 "tokens/s = batch x sequence / median seconds; ratio = C# tokens/s / Python tokens/s (>= 1 means C# is faster), " +
                 "paired_ratio = median over steps of Python seconds / C# seconds of the same step index; " +
+                "cpu_ratio = Python / C# median CPU seconds per step of the whole process (all threads; steadier than wall time when the machine is shared); " +
                 "mfu = model FLOPs per step / median seconds / GEMM peak (best fp32 n x n product of this run)",
                 "matmul FLOPs of forward + backward, 2 per multiply-add: frozen base projections 4 T in out (forward + input gradient, " +
                 "no weight gradient; layer 0's q, k, v forward only, their input needs no gradient), router 6 T in N, experts at k per token " +
@@ -169,59 +173,78 @@ internal sealed class TrainStepBenchmark(TrainStepBenchSettings settings, Action
         if (pythonParams is { } pp && pp != csParams)
             _warnings.Add($"{shape.Name}: the Python model has {pp} trainable parameters, ours {csParams}: the two sides do not train the same model");
 
-        var cs = new List<double>();
-        var csLoss = new List<double>();
-        var py = new List<double>();
-        var pyLoss = new List<double>();
+        var cs = new Samples();
+        var py = new Samples();
         for (var i = 0; i < settings.Warmup; i++)
         {
             progress?.Invoke($"{shape.Name}: warm-up {i + 1}/{settings.Warmup}");
-            CsStep(trainer, null, csLoss);
-            PyStep(null, pyLoss);
+            CsStep(trainer, cs, timed: false);
+            PyStep(py, timed: false);
         }
         for (var i = 0; i < settings.Steps; i++)
         {
             progress?.Invoke($"{shape.Name}: step {i + 1}/{settings.Steps}");
-            if (i % 2 == 0) CsStep(trainer, cs, csLoss);
-            PyStep(py, pyLoss);
-            if (i % 2 == 1) CsStep(trainer, cs, csLoss);
+            if (i % 2 == 0) CsStep(trainer, cs, timed: true);
+            PyStep(py, timed: true);
+            if (i % 2 == 1) CsStep(trainer, cs, timed: true);
         }
 
         var modelGflops = flops.Model / 1e9;
         var executedGflops = flops.Executed / 1e9;
-        TrainStepSide Side(List<double> seconds, List<double> losses, long parameters)
+        TrainStepSide Side(Samples s, long parameters)
         {
-            var median = Stats.Median(seconds);
+            var median = Stats.Median(s.Wall);
             return new TrainStepSide(
-                Stats.Round(median, 4), Stats.Round(seconds.Min(), 4), Stats.Round(shape.TokensPerStep / median, 1),
+                Stats.Round(median, 4), Stats.Round(s.Wall.Min(), 4), Stats.Round(shape.TokensPerStep / median, 1),
                 Stats.Round(modelGflops / median / peakGflops, 4), Stats.Round(executedGflops / median / peakGflops, 4),
-                parameters, Stats.Round(losses[0], 5), Stats.Round(losses[^1], 5), seconds.Select(s => Stats.Round(s, 4)).ToList());
+                Stats.Round(Stats.Median(s.Cpu), 4), parameters, Stats.Round(s.Losses[0], 5), Stats.Round(s.Losses[^1], 5),
+                s.Wall.Select(x => Stats.Round(x, 4)).ToList(), s.Cpu.Select(x => Stats.Round(x, 4)).ToList());
         }
-        var csSide = Side(cs, csLoss, csParams);
-        var pySide = _python is not null && py.Count == cs.Count ? Side(py, pyLoss, pythonParams ?? 0) : null;
+        var csSide = Side(cs, csParams);
+        var pySide = _python is not null && py.Wall.Count == cs.Wall.Count ? Side(py, pythonParams ?? 0) : null;
         double? ratio = pySide is null ? null : Stats.Round(csSide.TokensPerSecond / pySide.TokensPerSecond, 3);
-        double? paired = pySide is null ? null : Stats.Round(Stats.Median(py.Zip(cs, (p, c) => p / c).ToList()), 3);
+        double? paired = pySide is null ? null : Stats.Round(Stats.Median(py.Wall.Zip(cs.Wall, (p, c) => p / c).ToList()), 3);
+        double? cpuRatio = pySide is null ? null : Stats.Round(pySide.MedianCpuSeconds / csSide.MedianCpuSeconds, 3);
         return new TrainStepModelResult(shape, shape.TokensPerStep, Stats.Round(modelGflops, 3), Stats.Round(executedGflops, 3),
-            execution, csSide, pySide, ratio, paired);
+            execution, csSide, pySide, ratio, paired, cpuRatio);
     }
 
-    private static void CsStep(SftTrainer trainer, List<double>? seconds, List<double> losses)
+    /// <summary>One side's timed steps: wall and process-CPU seconds, and the loss of every step (warm-up included).</summary>
+    private sealed class Samples
     {
+        public List<double> Wall { get; } = [];
+        public List<double> Cpu { get; } = [];
+        public List<double> Losses { get; } = [];
+    }
+
+    private static void CsStep(SftTrainer trainer, Samples samples, bool timed)
+    {
+        // CPU time of the whole process (all threads: OpenMP and OpenBLAS workers), as Python's process_time.
+        var cpu0 = Environment.CpuUsage.TotalTime;
         var start = Stopwatch.GetTimestamp();
         var report = trainer.TrainStep();
         var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        seconds?.Add(elapsed);
-        losses.Add(report.Loss);
+        var cpu = (Environment.CpuUsage.TotalTime - cpu0).TotalSeconds;
+        if (timed)
+        {
+            samples.Wall.Add(elapsed);
+            samples.Cpu.Add(cpu);
+        }
+        samples.Losses.Add(report.Loss);
     }
 
-    private void PyStep(List<double>? seconds, List<double> losses)
+    private void PyStep(Samples samples, bool timed)
     {
         if (_python is null) return;
         try
         {
             var answer = _python.Request(new JsonObject { ["cmd"] = "steps", ["n"] = 1 });
-            seconds?.Add(answer["seconds"]![0]!.GetValue<double>());
-            losses.Add(answer["losses"]![0]!.GetValue<double>());
+            if (timed)
+            {
+                samples.Wall.Add(answer["seconds"]![0]!.GetValue<double>());
+                samples.Cpu.Add(answer["cpu_seconds"]![0]!.GetValue<double>());
+            }
+            samples.Losses.Add(answer["losses"]![0]!.GetValue<double>());
         }
         catch (Exception e) when (e is InvalidOperationException or NullReferenceException or System.Text.Json.JsonException)
         {

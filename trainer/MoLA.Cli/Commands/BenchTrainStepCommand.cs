@@ -69,12 +69,12 @@ internal static class BenchTrainStepCommand
         o.WriteLine(string.Format(inv, "fp32 GEMM peak {0:F1} GFLOP/s ({1} x {1}); {2} warm-up + {3} timed steps per side, interleaved, median", r.GemmPeakGflops, r.GemmPeakN, r.Warmup, r.Steps));
         o.WriteLine();
         var t = new TextTable(("model", false), ("tokens/step", true), ("GFLOP/step", true), ("C# s/step", true), ("Py s/step", true),
-            ("C# tok/s", true), ("Py tok/s", true), ("C#/Py", true), ("paired", true), ("C# MFU", true), ("Py MFU", true));
+            ("C# tok/s", true), ("Py tok/s", true), ("C#/Py", true), ("paired", true), ("CPU Py/C#", true), ("C# MFU", true), ("Py MFU", true));
         foreach (var m in r.Models)
             t.Add(m.Shape.Name, m.TokensPerStep.ToString(inv), m.ModelGflopsPerStep.ToString("F2", inv),
                 m.Csharp.MedianSeconds.ToString("F3", inv), m.Python?.MedianSeconds.ToString("F3", inv) ?? "-",
                 m.Csharp.TokensPerSecond.ToString("F0", inv), m.Python?.TokensPerSecond.ToString("F0", inv) ?? "-",
-                Format.Ratio(m.TokensPerSecondRatio), Format.Ratio(m.PairedRatio),
+                Format.Ratio(m.TokensPerSecondRatio), Format.Ratio(m.PairedRatio), Format.Ratio(m.CpuRatio),
                 m.Csharp.Mfu.ToString("P1", inv), m.Python?.Mfu.ToString("P1", inv) ?? "-");
         t.Write(o);
         o.WriteLine();
