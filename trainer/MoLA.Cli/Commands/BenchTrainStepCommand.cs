@@ -26,9 +26,11 @@ internal static class BenchTrainStepCommand
             DefaultValueFactory = _ => PythonTorch.DefaultInterpreter,
         };
         var noPython = new Option<bool>("--no-python") { Description = "C# side only" };
+        var only = new Option<string?>("--model") { Description = "run only this model: tiny or small (default: both)", HelpName = "NAME" };
+        only.AcceptOnlyFromAmong(TrainStepShape.Tiny.Name, TrainStepShape.Small.Name);
         var command = new Command("train-step", "Tokens/s and MFU of full SFT training steps (forward, loss, backward, clip, AdamW), C# side by side with python3-torch")
         {
-            json, threads, steps, warmup, quick, python, noPython,
+            json, threads, steps, warmup, quick, python, noPython, only,
         };
         command.SetAction(parse =>
         {
@@ -39,8 +41,11 @@ internal static class BenchTrainStepCommand
             if (w < 0) throw new UsageException($"--warmup must not be negative, got {w}");
             var interpreter = parse.GetValue(python);
             if (string.IsNullOrWhiteSpace(interpreter)) throw new UsageException("--python must name an interpreter, e.g. /usr/bin/python3");
-            var settings = new TrainStepBenchSettings(parse.GetValue(threads), n, w,
-                q ? [TrainStepShape.Quick] : [TrainStepShape.Tiny, TrainStepShape.Small],
+            var name = parse.GetValue(only);
+            if (q && name is not null) throw new UsageException("--quick runs its own small batch of the tiny model; leave out --model");
+            IReadOnlyList<TrainStepShape> models = q ? [TrainStepShape.Quick]
+                : new[] { TrainStepShape.Tiny, TrainStepShape.Small }.Where(m => name is null || m.Name == name).ToList();
+            var settings = new TrainStepBenchSettings(parse.GetValue(threads), n, w, models,
                 parse.GetValue(noPython) ? null : interpreter);
             if (q) settings = settings with { GemmSizes = [512], GemmWarmupRuns = 1, GemmRuns = 3 };
             var asJson = parse.GetValue(json);
