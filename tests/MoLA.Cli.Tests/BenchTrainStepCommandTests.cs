@@ -72,6 +72,7 @@ public sealed class BenchTrainStepCommandTests
     [Theory]
     [InlineData("--steps", "0", "--steps")]
     [InlineData("--warmup", "-1", "--warmup")]
+    [InlineData("--model", "tiny", "--model")]
     public void Bad_counts_are_usage_errors_naming_the_flag(string flag, string value, string named)
     {
         var run = Cli.InProcess("bench", "train-step", "--quick", "--no-python", flag, value);
