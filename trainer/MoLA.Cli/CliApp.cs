@@ -29,6 +29,7 @@ public static class CliApp
         bench.Subcommands.Add(BenchOpsCommand.Create());
         bench.Subcommands.Add(BenchAlphaCommand.Create());
         bench.Subcommands.Add(BenchMoeLayerCommand.Create());
+        bench.Subcommands.Add(BenchTrainStepCommand.Create());
         root.Subcommands.Add(bench);
         return root;
     }

@@ -19,6 +19,7 @@ internal sealed class PythonTorch : IDisposable
 {
     public const string DefaultInterpreter = "/usr/bin/python3";
     public const string ResourceName = "MoLA.Cli.ops_bench.py";
+    public const string TrainStepResourceName = "MoLA.Cli.train_step_ref.py";
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(300);
 
@@ -36,17 +37,21 @@ internal sealed class PythonTorch : IDisposable
 
     public PythonInfo Info { get; }
 
-    /// <summary>The embedded ops_bench.py, as shipped.</summary>
-    public static string ScriptText()
+    /// <summary>An embedded script (by default ops_bench.py), as shipped.</summary>
+    public static string ScriptText(string resourceName = ResourceName)
     {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidOperationException($"resource {ResourceName} is missing from mola.dll (build problem)");
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(resourceName)
+            ?? throw new InvalidOperationException($"resource {resourceName} is missing from mola.dll (build problem)");
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return reader.ReadToEnd();
     }
 
     /// <summary>Starts the interpreter; returns null with the reason when it or its torch is missing.</summary>
-    public static PythonTorch? TryStart(string interpreter, int threads, out string? problem)
+    public static PythonTorch? TryStart(string interpreter, int threads, out string? problem) =>
+        TryStart(interpreter, threads, ResourceName, out problem);
+
+    /// <summary>As above for another embedded script that speaks the same protocol (hello line, then one answer per request).</summary>
+    public static PythonTorch? TryStart(string interpreter, int threads, string resourceName, out string? problem)
     {
         problem = null;
         if (!File.Exists(interpreter))
@@ -55,8 +60,8 @@ internal sealed class PythonTorch : IDisposable
             return null;
         }
         var dir = Directory.CreateTempSubdirectory("mola-bench-");
-        var script = Path.Combine(dir.FullName, "ops_bench.py");
-        File.WriteAllText(script, ScriptText());
+        var script = Path.Combine(dir.FullName, resourceName["MoLA.Cli.".Length..]);
+        File.WriteAllText(script, ScriptText(resourceName));
 
         var psi = new ProcessStartInfo(interpreter)
         {
@@ -103,7 +108,7 @@ internal sealed class PythonTorch : IDisposable
             return null;
         }
 
-        var ops = node["ops"]!.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>());
+        var ops = node["ops"]?.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>()) ?? [];
         var info = new PythonInfo(
             node["executable"]?.GetValue<string>() ?? interpreter,
             node["python_version"]?.GetValue<string>() ?? "?",
@@ -124,7 +129,8 @@ internal sealed class PythonTorch : IDisposable
             ?? throw new InvalidOperationException($"the Python side gave no seconds for GEMM {n}"))
         .Select(v => v?.GetValue<double>() ?? throw new InvalidOperationException($"null GEMM time from the Python side")).ToArray();
 
-    private JsonNode Request(JsonObject request)
+    /// <summary>Sends one request and returns the answer; throws with the script's error when it is not ok.</summary>
+    public JsonNode Request(JsonObject request)
     {
         if (_process.HasExited)
             throw new InvalidOperationException($"the Python side exited (code {_process.ExitCode}){Suffix()}");
