@@ -127,6 +127,9 @@ public sealed class ExpertParallelDispatcher : IExpertDispatcher, IDisposable
         var combined = baseOutput.index_add(0, tokenIndex, yBack.mul(w.unsqueeze(1)));
         if (!grad) return combined;
         var leaf = combined.detach().requires_grad_();
+        // A pre-set grad makes autograd add into it in place. Left undefined, AccumulateGrad may adopt an
+        // incoming buffer that the residual stream's backward keeps adding into, which double-counts.
+        leaf.grad = torch.zeros(leaf.Shape, leaf.DType, leaf.Device);
         _tape.Add(new Record(input.alias().DetachFromScope(), combined.DetachFromScope(), leaf.DetachFromScope(),
             w.detach().DetachFromScope(), tokenIndex.DetachFromScope(), sendCounts, recvCounts, expertInput?.DetachFromScope(),
             yRecv.DetachFromScope(), tokens, inF, outF));

@@ -58,7 +58,10 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
     /// dispatcher; then makes every rank's trainables equal to rank 0's (broadcast).
     /// </summary>
     public static ParallelTrainingEngine Attach(ParallelGroups groups, LlamaModel model, ExpertPlacement? placement = null,
-        long bucketBytes = GradientBuckets.DefaultBucketBytes)
+        long bucketBytes = GradientBuckets.DefaultBucketBytes) => Attach(groups, model, placement, bucketBytes, alwaysDispatch: false);
+
+    /// <param name="alwaysDispatch">Use the all-to-all dispatcher also for EP = 1 (tests: the staged backward on one rank).</param>
+    internal static ParallelTrainingEngine Attach(ParallelGroups groups, LlamaModel model, ExpertPlacement? placement, long bucketBytes, bool alwaysDispatch)
     {
         ArgumentNullException.ThrowIfNull(groups);
         ArgumentNullException.ThrowIfNull(model);
@@ -67,7 +70,7 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
             throw new ParallelConfigException("placement", $"{placement.Source} is for ep = {placement.ExpertParallel}, the job has ep = {ep}");
         ExpertParallelDispatcher? dispatcher = null;
         IReadOnlyDictionary<(int, LlamaProjection), MoeLoraLinear> adapters;
-        if (ep > 1)
+        if (ep > 1 || alwaysDispatch)
         {
             dispatcher = new ExpertParallelDispatcher(groups.ExpertParallel);
             adapters = ExpertSharding.Apply(model, placement ?? ExpertPlacement.Contiguous(ep), groups.EpRank, dispatcher);
