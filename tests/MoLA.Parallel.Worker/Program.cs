@@ -80,6 +80,7 @@ public static class Program
                 "--batch" => o with { GlobalBatch = N() },
                 "--micro" => o with { MicroBatches = N() },
                 "--sleep-ms" => o with { SleepMs = N() },
+                "--lr" => o with { LearningRate = double.Parse(v, CultureInfo.InvariantCulture) },
                 "--hidden" => o with { Hidden = N() },
                 "--seq" => o with { SeqLen = N() },
                 "--experts" => o with { Experts = v.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() },

@@ -40,7 +40,8 @@ public sealed record TinyRunResult(
 /// </summary>
 public static class TinyRun
 {
-    public static TinyRunResult Run(TinyRunOptions o, ParallelGroups? groups, ExpertPlacement? placement, Action<int>? onStep = null)
+    public static TinyRunResult Run(TinyRunOptions o, ParallelGroups? groups, ExpertPlacement? placement, Action<int>? onStep = null,
+        bool forceDispatcher = false)
     {
         var world = groups?.Topology.WorldSize ?? 1;
         var rank = groups?.Rank ?? 0;
@@ -56,7 +57,7 @@ public static class TinyRun
         torch.manual_seed(7);
         using var model = new LlamaModel(config);
         MoeLoraAdapter.Attach(model, adapter);
-        using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model, placement);
+        using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model, placement, GradientBuckets.DefaultBucketBytes, forceDispatcher);
         var batches = Batches(o, config, rank, world);
         var options = new TrainerOptions
         {
