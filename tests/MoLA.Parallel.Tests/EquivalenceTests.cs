@@ -84,7 +84,7 @@ public sealed class EquivalenceTests : IDisposable
     [Fact]
     public void TwoByTwoDataAndExpertParallelEqualOneRank()
     {
-        var o = new TinyRunOptions { Steps = 6, GlobalBatch = 8, LearningRate = 1e-3 };
+        var o = new TinyRunOptions { Steps = 4, GlobalBatch = 4, LearningRate = 1e-3 };
         var reference = Reference(o);
         var ranks = Ranks.Run(4, 2, Args(o) .Concat(["--lr", "0.001"]).ToArray(), _dir, TimeSpan.FromSeconds(120));
         AssertSame(reference, ranks);
@@ -101,6 +101,25 @@ public sealed class EquivalenceTests : IDisposable
         using var groups = ParallelGroups.Create(store, 0, new ParallelTopology(1, 1, 1), TimeSpan.FromSeconds(10));
         var staged = TinyRun.Run(o, groups, null, forceDispatcher: true);
         AssertSameLoose(reference, staged);
+    }
+
+    [Fact]
+    public void CollectiveTimeBytesAndExpertTokensReachTheMetrics()
+    {
+        var meter = "MoLA.Parallel.Tests." + Guid.NewGuid().ToString("N");
+        using var metrics = new MoLA.Telemetry.TrainingMetrics(meter);
+        using var endpoint = MoLA.Telemetry.MetricsEndpoint.Start(0, meter);
+        using var store = TcpStore.CreateServer(0, TimeSpan.FromSeconds(10));
+        using var groups = ParallelGroups.Create(store, 0, new ParallelTopology(1, 1, 1), TimeSpan.FromSeconds(10));
+        var run = TinyRun.Run(new TinyRunOptions { Steps = 2, GlobalBatch = 2 }, groups, null, forceDispatcher: true, metrics: metrics);
+        var text = endpoint.Scrape();
+        Assert.Contains("mola_collective_seconds_total{op=\"all_to_all\"}", text);
+        Assert.Contains("mola_collective_bytes_total{op=\"all_reduce\"}", text);
+        Assert.Contains("expert=\"5\",layer=\"1\",module=\"down_proj\"", text);
+        // Step time splits into communication and the rest.
+        Assert.All(run.CommSeconds.Zip(run.StepSeconds), x => Assert.True(x.First > 0 && x.First < x.Second));
+        var bytes = groups.Stats.ByOperation;
+        Assert.True(bytes["all_to_all"].Bytes > 0 && bytes["all_to_all"].Calls > 0);
     }
 
     private static void AssertSameLoose(TinyRunResult reference, TinyRunResult r)

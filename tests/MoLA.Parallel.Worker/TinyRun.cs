@@ -41,7 +41,7 @@ public sealed record TinyRunResult(
 public static class TinyRun
 {
     public static TinyRunResult Run(TinyRunOptions o, ParallelGroups? groups, ExpertPlacement? placement, Action<int>? onStep = null,
-        bool forceDispatcher = false)
+        bool forceDispatcher = false, MoLA.Telemetry.TrainingMetrics? metrics = null)
     {
         var world = groups?.Topology.WorldSize ?? 1;
         var rank = groups?.Rank ?? 0;
@@ -58,6 +58,7 @@ public static class TinyRun
         using var model = new LlamaModel(config);
         MoeLoraAdapter.Attach(model, adapter);
         using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model, placement, GradientBuckets.DefaultBucketBytes, forceDispatcher);
+        if (engine is not null) engine.Metrics = metrics;
         var batches = Batches(o, config, rank, world);
         var options = new TrainerOptions
         {

@@ -47,6 +47,16 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
     public ExpertParallelDispatcher? Dispatcher { get; }
     public CollectiveStats Stats => _groups.Stats;
     public StepTiming? LastStep { get; private set; }
+
+    /// <summary>
+    /// Where collective time/bytes by operation (as they happen) and, after every step, this rank's
+    /// per-expert token counts go; null = nowhere.
+    /// </summary>
+    public MoLA.Telemetry.TrainingMetrics? Metrics
+    {
+        get => Stats.Metrics;
+        set => Stats.Metrics = value;
+    }
     public int GradientBucketCount => (_replicated?.Count ?? 0) + (_experts?.Count ?? 0);
 
     /// <summary>Rank 0 writes; under EP > 1 no rank holds all experts, so checkpoints are not written (not built yet).</summary>
@@ -163,6 +173,7 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
         var v = t.ToArray<double>();
         var total = Stopwatch.GetElapsedTime(_stepStart).TotalSeconds;
         LastStep = new StepTiming(total, Stats.PendingSeconds - _stepCommStart);
+        if (Metrics is { } m) Dispatcher?.RecordExpertTokens(m);
         return (v[0], v[1] / _groups.Topology.WorldSize);
     }
 
