@@ -1,4 +1,4 @@
-using MoLA.Parallel.Worker;
+using MoLA.Parallel.Benchmarks;
 using MoLA.Torch;
 using MoLA.Torch.Distributed;
 
@@ -24,7 +24,7 @@ public sealed class EquivalenceTests : IDisposable
     private static TinyRunResult Reference(TinyRunOptions o)
     {
         torch.set_num_threads(1);
-        return TinyRun.Run(o, null, null);
+        return TinyTrainingRun.Run(o, null, null);
     }
 
     private static string[] Args(TinyRunOptions o) =>
@@ -99,7 +99,7 @@ public sealed class EquivalenceTests : IDisposable
         var reference = Reference(o);
         using var store = TcpStore.CreateServer(0, TimeSpan.FromSeconds(10));
         using var groups = ParallelGroups.Create(store, 0, new ParallelTopology(1, 1, 1), TimeSpan.FromSeconds(10));
-        var staged = TinyRun.Run(o, groups, null, forceDispatcher: true);
+        var staged = TinyTrainingRun.Run(o, groups, null, forceDispatcher: true);
         AssertSameLoose(reference, staged);
     }
 
@@ -111,7 +111,7 @@ public sealed class EquivalenceTests : IDisposable
         using var endpoint = MoLA.Telemetry.MetricsEndpoint.Start(0, meter);
         using var store = TcpStore.CreateServer(0, TimeSpan.FromSeconds(10));
         using var groups = ParallelGroups.Create(store, 0, new ParallelTopology(1, 1, 1), TimeSpan.FromSeconds(10));
-        var run = TinyRun.Run(new TinyRunOptions { Steps = 2, GlobalBatch = 2 }, groups, null, forceDispatcher: true, metrics: metrics);
+        var run = TinyTrainingRun.Run(new TinyRunOptions { Steps = 2, GlobalBatch = 2 }, groups, null, forceDispatcher: true, metrics: metrics);
         var text = endpoint.Scrape();
         Assert.Contains("mola_collective_seconds_total{op=\"all_to_all\"}", text);
         Assert.Contains("mola_collective_bytes_total{op=\"all_reduce\"}", text);

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using MoLA.Parallel.Worker;
+using MoLA.Parallel.Benchmarks;
 
 namespace MoLA.Parallel.Tests;
 

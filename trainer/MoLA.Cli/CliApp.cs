@@ -25,6 +25,8 @@ public static class CliApp
         bench.Subcommands.Add(BenchOpsCommand.Create());
         bench.Subcommands.Add(BenchAlphaCommand.Create());
         bench.Subcommands.Add(BenchMoeLayerCommand.Create());
+        bench.Subcommands.Add(BenchAllReduceCommand.Create());
+        bench.Subcommands.Add(BenchParallelCommand.Create());
         root.Subcommands.Add(bench);
         return root;
     }

@@ -8,7 +8,7 @@ using MoLA.Training.Data;
 using MoLA.Training.Tokenizers;
 using MoLA.Training.Trainer;
 
-namespace MoLA.Parallel.Worker;
+namespace MoLA.Parallel.Benchmarks;
 
 /// <summary>What a run is: the same for every rank of a job, and for the one-process reference.</summary>
 public sealed record TinyRunOptions
@@ -23,6 +23,7 @@ public sealed record TinyRunOptions
     /// <summary>Experts per layer (layer count = length).</summary>
     public int[] Experts { get; init; } = [4, 6];
     public int[] TopK { get; init; } = [2, 1];
+    public int Layers => Experts.Length;
     /// <summary>Sleep per step (ms), so a test can kill a rank mid-run.</summary>
     public int SleepMs { get; init; }
 }
@@ -34,11 +35,11 @@ public sealed record TinyRunResult(
     Dictionary<string, long> CollectiveBytes, List<double> StepSeconds, List<double> CommSeconds, int Buckets);
 
 /// <summary>
-/// A tiny LLaMA (2 layers, hidden 32, byte vocabulary) with MoE-LoRA adapters trained by
+/// A small LLaMA (default 2 layers, hidden 32, byte vocabulary) with MoE-LoRA adapters trained by
 /// <see cref="SftTrainer"/> on statements of the embedded benchmark, dropout off (masks would differ per
 /// rank), fp32. With <paramref name="groups"/> the run is one rank of a DP x EP job.
 /// </summary>
-public static class TinyRun
+public static class TinyTrainingRun
 {
     public static TinyRunResult Run(TinyRunOptions o, ParallelGroups? groups, ExpertPlacement? placement, Action<int>? onStep = null,
         bool forceDispatcher = false, MoLA.Telemetry.TrainingMetrics? metrics = null)
