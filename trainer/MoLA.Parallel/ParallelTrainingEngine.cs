@@ -59,8 +59,15 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
     }
     public int GradientBucketCount => (_replicated?.Count ?? 0) + (_experts?.Count ?? 0);
 
-    /// <summary>Rank 0 writes; under EP > 1 no rank holds all experts, so checkpoints are not written (not built yet).</summary>
-    public bool WritesCheckpoints => _groups.Rank == 0 && _groups.Topology.ExpertParallel == 1;
+    /// <summary>
+    /// Rank 0 writes. Under EP > 1 no rank holds all experts and gathering them is not built yet, so a due
+    /// checkpoint fails on every rank with a message saying so rather than writing a partial adapter.
+    /// </summary>
+    public bool WritesCheckpoints => _groups.Topology.ExpertParallel == 1
+        ? _groups.Rank == 0
+        : throw new NotSupportedException(
+            $"checkpoints under expert parallelism (ep = {_groups.Topology.ExpertParallel}) are not supported yet: no rank holds every expert; " +
+            "train with ep = 1 (data parallel) to checkpoint, or set CheckpointEvery = 0");
 
     /// <summary>
     /// Prepares <paramref name="model"/> (adapters attached on every rank from the same seed): under EP > 1
