@@ -93,6 +93,23 @@ public sealed class EquivalenceTests : IDisposable
     }
 
     [Fact]
+    public void OnlyRankZeroWritesCheckpointsAndBothRanksResumeToTheUninterruptedAdapter()
+    {
+        var o = new TinyRunOptions { Steps = 6, GlobalBatch = 4 };
+        var ckpt = Path.Combine(_dir, "ckpt");
+        var whole = Ranks.Run(2, 1, Args(o), Path.Combine(_dir, "a"), TimeSpan.FromSeconds(60));
+        Ranks.Run(2, 1, [.. Args(o), "--checkpoint-every", "3", "--output-dir", ckpt, "--stop-at", "3"], Path.Combine(_dir, "b"), TimeSpan.FromSeconds(60));
+        Assert.Equal(["checkpoint-3"], Directory.GetDirectories(ckpt).Select(Path.GetFileName));
+        var resumed = Ranks.Run(2, 1, [.. Args(o), "--output-dir", ckpt, "--resume", "1"], Path.Combine(_dir, "c"), TimeSpan.FromSeconds(60));
+        for (var r = 0; r < 2; r++)
+        {
+            Assert.Equal(3, resumed[r].Losses.Count);
+            Assert.Equal(whole[r].Losses.Skip(3), resumed[r].Losses);
+            foreach (var (name, v) in whole[r].Tensors) Assert.Equal(v, resumed[r].Tensors[name]);
+        }
+    }
+
+    [Fact]
     public void TheStagedExpertBackwardOnOneRankEqualsTheLocalDispatcher()
     {
         var o = new TinyRunOptions { Steps = 3, GlobalBatch = 2 };

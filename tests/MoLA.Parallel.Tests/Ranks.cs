@@ -41,6 +41,7 @@ internal static class Ranks
     /// <summary>Runs world ranks with the given env extras and worker arguments; returns each rank's result file.</summary>
     public static TinyRunResult[] Run(int world, int ep, string[] args, string dir, TimeSpan limit, string? placement = null)
     {
+        Directory.CreateDirectory(dir);
         var port = FreePort();
         var procs = new List<(Process P, ConcurrentQueue<string> Out)>();
         try

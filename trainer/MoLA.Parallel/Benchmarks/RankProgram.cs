@@ -88,6 +88,10 @@ public static class RankProgram
                 "--seq" => o with { SeqLen = N() },
                 "--experts" => o with { Experts = List() },
                 "--topk" => o with { TopK = List() },
+                "--checkpoint-every" => o with { CheckpointEvery = N() },
+                "--output-dir" => o with { OutputDir = v },
+                "--stop-at" => o with { StopAtStep = N() },
+                "--resume" => o with { Resume = v == "1" },
                 "--out" => o,
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };

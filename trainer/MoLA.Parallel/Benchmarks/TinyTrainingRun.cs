@@ -24,6 +24,13 @@ public sealed record TinyRunOptions
     public int[] Experts { get; init; } = [4, 6];
     public int[] TopK { get; init; } = [2, 1];
     public int Layers => Experts.Length;
+    /// <summary>Checkpoint every N steps into <see cref="OutputDir"/> (0 = never).</summary>
+    public int CheckpointEvery { get; init; }
+    public string? OutputDir { get; init; }
+    /// <summary>Stop after this many completed steps (default <see cref="Steps"/>, the schedule's length).</summary>
+    public int? StopAtStep { get; init; }
+    /// <summary>Resume from the newest checkpoint in <see cref="OutputDir"/> first.</summary>
+    public bool Resume { get; init; }
     /// <summary>Sleep per step (ms), so a test can kill a rank mid-run.</summary>
     public int SleepMs { get; init; }
 }
@@ -64,6 +71,7 @@ public static class TinyTrainingRun
         var options = new TrainerOptions
         {
             LearningRate = o.LearningRate, TotalSteps = o.Steps, MicroBatchesPerStep = o.MicroBatches, MaxGradNorm = 1.0, Seed = 11,
+            CheckpointEvery = o.CheckpointEvery, OutputDir = o.OutputDir, KeepLastCheckpoints = 0,
         };
         using var trainer = new SftTrainer(model, adapter, batches, options) { Distributed = engine };
         var losses = new List<double>();
@@ -71,11 +79,12 @@ public static class TinyTrainingRun
         var stepSeconds = new List<double>();
         var commSeconds = new List<double>();
         var received = new Dictionary<string, List<long[]>>();
-        for (var s = 0; s < o.Steps; s++)
+        if (o.Resume) trainer.Resume();
+        var watch = Stopwatch.StartNew();
+        onStep?.Invoke(trainer.Step);
+        // Train() steps and checkpoints (rank 0 only); the progress callback runs after each step.
+        trainer.Progress = new Callback(report =>
         {
-            onStep?.Invoke(s);
-            var watch = Stopwatch.StartNew();
-            var report = trainer.TrainStep();
             losses.Add(report.Loss);
             norms.Add(report.GradNorm);
             stepSeconds.Add(engine?.LastStep?.TotalSeconds ?? watch.Elapsed.TotalSeconds);
@@ -87,12 +96,20 @@ public static class TinyTrainingRun
                     list.Add(counts);
                 }
             if (o.SleepMs > 0) Thread.Sleep(o.SleepMs);
-        }
+            if (report.Step < (o.StopAtStep ?? o.Steps)) onStep?.Invoke(report.Step);
+            watch.Restart();
+        });
+        trainer.Train(o.StopAtStep);
         var stats = engine?.Stats;
         return new TinyRunResult(rank, world, losses, norms, AdapterTensors(model), received,
             stats?.ByOperation.ToDictionary(kv => kv.Key, kv => kv.Value.Seconds) ?? [],
             stats?.ByOperation.ToDictionary(kv => kv.Key, kv => kv.Value.Bytes) ?? [], stepSeconds, commSeconds,
             engine?.GradientBucketCount ?? 0);
+    }
+
+    private sealed class Callback(Action<TrainerStepReport> action) : IProgress<TrainerStepReport>
+    {
+        public void Report(TrainerStepReport value) => action(value);
     }
 
     /// <summary>Global batches of GlobalBatch rows (all the same length), this rank's slice of each, in order.</summary>
