@@ -25,11 +25,14 @@ public static class CliApp
         root.Subcommands.Add(ScoreCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
+        root.Subcommands.Add(LaunchCommand.Create());
         var bench = new Command("bench", "Benchmarks of this machine and of MoLA.Torch against PyTorch");
         bench.Subcommands.Add(BenchOpsCommand.Create());
         bench.Subcommands.Add(BenchAlphaCommand.Create());
         bench.Subcommands.Add(BenchMoeLayerCommand.Create());
         bench.Subcommands.Add(BenchTrainStepCommand.Create());
+        bench.Subcommands.Add(BenchAllReduceCommand.Create());
+        bench.Subcommands.Add(BenchParallelCommand.Create());
         root.Subcommands.Add(bench);
         return root;
     }

@@ -65,9 +65,13 @@ public sealed class TrainingMetrics : IDisposable
         this.mfu.Record(mfu);
     }
 
-    /// <summary>Adds this step's per-expert token counts of one MoE module and updates its load imbalance.</summary>
-    public void RecordExpertTokens(int layer, string module, long[] counts)
+    /// <summary>
+    /// Adds this step's per-expert token counts of one MoE module and updates its load imbalance. Under expert
+    /// parallelism a rank reports its own experts: counts[i] is expert <paramref name="firstExpert"/> + i.
+    /// </summary>
+    public void RecordExpertTokens(int layer, string module, long[] counts, int firstExpert = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(firstExpert);
         ArgumentOutOfRangeException.ThrowIfNegative(layer);
         ArgumentException.ThrowIfNullOrWhiteSpace(module);
         ArgumentNullException.ThrowIfNull(counts);
@@ -83,7 +87,7 @@ public sealed class TrainingMetrics : IDisposable
             {
                 { "layer", layerLabel },
                 { "module", module },
-                { "expert", e.ToString(CultureInfo.InvariantCulture) },
+                { "expert", (firstExpert + e).ToString(CultureInfo.InvariantCulture) },
             };
             expertTokens.Add(counts[e], tags);
         }

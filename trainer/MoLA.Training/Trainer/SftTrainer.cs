@@ -74,6 +74,8 @@ public sealed class SftTrainer : IDisposable
     public long DataPosition { get; private set; }
     /// <summary>Receives a report after every step.</summary>
     public IProgress<TrainerStepReport>? Progress { get; set; }
+    /// <summary>Multi-process hooks (data/expert parallel); null = one process. Set before the first step.</summary>
+    public IDistributedTrainerHooks? Distributed { get; set; }
 
     /// <param name="model">The model with adapters attached (<see cref="MoeLoraAdapter.Attach"/>); its base is frozen.</param>
     /// <param name="adapterConfig">The config the adapters were attached with (written into checkpoints).</param>
@@ -138,7 +140,7 @@ public sealed class SftTrainer : IDisposable
         while (Step < stop && !cancellation.IsCancellationRequested)
         {
             reports.Add(TrainStep());
-            if (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0) SaveCheckpoint();
+            if (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0 && (Distributed?.WritesCheckpoints ?? true)) SaveCheckpoint();
         }
         return reports;
     }
@@ -154,7 +156,7 @@ public sealed class SftTrainer : IDisposable
         var micro = new Batch[Options.MicroBatchesPerStep];
         for (var i = 0; i < micro.Length; i++) micro[i] = _batches[(int)((DataPosition + i) % _batches.Count)];
         var tokens = micro.Select(ShiftedLabelledTokens).ToArray();
-        long stepTokens = tokens.Sum();
+        long stepTokens = Distributed?.SumTokens(tokens.Sum()) ?? tokens.Sum();
         if (stepTokens == 0)
             throw new TrainerException($"step {stepIndex + 1}: its {micro.Length} batch(es) from data position {DataPosition} have no labelled tokens after the shift");
         double loss = 0, aux = 0, contrastive = 0, zLoss = 0;
@@ -164,9 +166,10 @@ public sealed class SftTrainer : IDisposable
         using (var scope = torch.NewDisposeScope())
         {
             Optimizer.zero_grad();
+            Distributed?.BeginStep(Parameters);
             for (var i = 0; i < micro.Length; i++)
             {
-                if (tokens[i] == 0 && _auxOptions is null) continue;
+                if (tokens[i] == 0 && _auxOptions is null && Distributed is null) continue;
                 using var microScope = torch.NewDisposeScope();
                 var terms = Options.ActivationCheckpointing
                     ? CheckpointedMicroBatch(micro[i], stepTokens, tokens[i], stepIndex, i)
@@ -178,7 +181,8 @@ public sealed class SftTrainer : IDisposable
                 CountExperts(stepExperts);
                 foreach (var layer in _layers) foreach (var m in layer) m.ReleaseRetained();
             }
-            gradNorm = GradClip.clip_grad_norm_(Parameters.Select(p => p.Tensor), Options.MaxGradNorm);
+            gradNorm = Distributed?.SynchronizeAndClip(Parameters, Options.MaxGradNorm)
+                ?? GradClip.clip_grad_norm_(Parameters.Select(p => p.Tensor), Options.MaxGradNorm);
             if (!double.IsFinite(gradNorm))
             {
                 Optimizer.zero_grad();
@@ -188,6 +192,7 @@ public sealed class SftTrainer : IDisposable
             Optimizer.step();
             Optimizer.zero_grad();
         }
+        if (Distributed is not null) (loss, aux) = Distributed.ReduceMetrics(loss, aux);
         DataPosition += micro.Length;
         Step++;
         var report = new TrainerStepReport(Step, loss, aux, lr, stepTokens, gradNorm, watch.Elapsed.TotalSeconds,
@@ -213,12 +218,15 @@ public sealed class SftTrainer : IDisposable
             z = auxLosses.RouterZLoss?.item() ?? 0;
             loss = loss.add(auxLosses.Total, (double)microTokens / stepTokens);
         }
-        loss.backward();
+        if (Distributed is null) loss.backward();
+        else Distributed.Backward(loss);
         return new MicroTerms(loss.item(), auxValue, contrastive, z);
     }
 
     private MicroTerms CheckpointedMicroBatch(Batch batch, long stepTokens, long microTokens, int stepIndex, int microIndex)
     {
+        if (Distributed is not null)
+            throw new TrainerException("activation checkpointing is not supported with a distributed engine yet (its backward replays the graph itself)");
         var (ids, mask, target) = Tensors(batch, microTokens);
         double auxValue = 0, z = 0, auxWeighted = 0;
         Func<int, Tensor?>? layerLoss = null;
