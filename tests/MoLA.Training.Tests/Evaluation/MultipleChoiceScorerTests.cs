@@ -38,7 +38,7 @@ public sealed class MultipleChoiceScorerTests
         var item = new MultipleChoiceExample("Longest?", ["a", "abcdefgh", "abc"], 0);
         var sum = new MultipleChoiceScorer(model, encoder, new() { Candidate = ChoiceCandidate.ChoiceText }).Score([item])[0];
         var mean = new MultipleChoiceScorer(model, encoder, new() { Candidate = ChoiceCandidate.ChoiceText, LengthNormalized = true }).Score([item])[0];
-        Assert.Equal([1, 8, 3], sum.TokenCounts);
+        Assert.Equal(new[] { 1, 8, 3 }, sum.TokenCounts);
         Assert.Equal(sum.LogLikelihoods, mean.LogLikelihoods);
         for (var c = 0; c < 3; c++) Assert.Equal(sum.LogLikelihoods[c] / sum.TokenCounts[c], mean.Scores[c], 1e-12);
         Assert.Equal(MultipleChoiceScorer.ArgMaxLowestIndex(mean.Scores), mean.Predicted);
