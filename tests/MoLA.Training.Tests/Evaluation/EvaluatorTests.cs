@@ -39,8 +39,15 @@ public sealed class EvaluatorTests
     public void MultipleChoiceReportFollowsTheScorer()
     {
         using var model = TinyLlama.Build(seed: 9);
-        var evaluator = new Evaluator(model, new ByteLevelTokenizer(), Options());
+        var progress = new List<EvaluationProgress>();
+        var evaluator = new Evaluator(model, new ByteLevelTokenizer(), Options() with
+        {
+            MultipleChoice = new() { BatchSize = 4 },
+            Progress = new Sink(progress.Add),
+        });
         var report = evaluator.EvaluateMultipleChoice(Items);
+        Assert.Equal(new[] { 4, 8, 10 }, progress.Select(p => p.Done));
+        Assert.All(progress, p => Assert.Equal(("multiple_choice", 10), (p.Mode, p.Total)));
         var scores = new MultipleChoiceScorer(model, evaluator.Encoder).Score(Items.Select(i => i.MultipleChoice!).ToArray());
         for (var i = 0; i < Items.Count; i++)
         {
@@ -118,6 +125,11 @@ public sealed class EvaluatorTests
             () => evaluator.EvaluateGeneration([genOnly, genOnly with { Task = " " }])).Message);
         Assert.Contains("item 0 has 1", Assert.Throws<ArgumentException>(() => evaluator.EvaluateGeneration([Items[0]])).Message); // prompt > 64 positions
         Assert.Contains("vocab_size", Assert.Throws<ArgumentException>(() => new Evaluator(model, new BigVocab())).Message);
+    }
+
+    private sealed class Sink(Action<EvaluationProgress> report) : IProgress<EvaluationProgress>
+    {
+        public void Report(EvaluationProgress value) => report(value);
     }
 
     private sealed class BigVocab : ITokenizer

@@ -67,8 +67,11 @@ public sealed class GreedyGenerator
 
     public GenerationOptions Options => _options;
 
-    /// <summary>Generates for every prompt (token ids, BOS included if wanted); results in input order.</summary>
-    public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<IReadOnlyList<int>> prompts)
+    /// <summary>
+    /// Generates for every prompt (token ids, BOS included if wanted); results in input order.
+    /// <paramref name="progress"/>, if given, receives the number of prompts done after each batch.
+    /// </summary>
+    public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         var maxPos = _model.Config.MaxPositionEmbeddings;
@@ -89,6 +92,7 @@ public sealed class GreedyGenerator
             var batch = order.AsSpan(start, Math.Min(_options.BatchSize, order.Length - start)).ToArray();
             var outputs = GenerateBatch(batch.Select(i => prompts[i]).ToArray());
             for (var r = 0; r < batch.Length; r++) results[batch[r]] = outputs[r];
+            progress?.Report(start + batch.Length);
         }
         return results;
     }
