@@ -48,7 +48,7 @@ public sealed class EvaluatorTests
         var report = evaluator.EvaluateMultipleChoice(Items);
         Assert.Equal(new[] { 4, 8, 10 }, progress.Select(p => p.Done));
         Assert.All(progress, p => Assert.Equal(("multiple_choice", 10), (p.Mode, p.Total)));
-        var scores = new MultipleChoiceScorer(model, evaluator.Encoder).Score(Items.Select(i => i.MultipleChoice!).ToArray());
+        var scores = new MultipleChoiceScorer(model, evaluator.Encoder, new() { BatchSize = 4 }).Score(Items.Select(i => i.MultipleChoice!).ToArray());
         for (var i = 0; i < Items.Count; i++)
         {
             var p = report.Predictions[i];
