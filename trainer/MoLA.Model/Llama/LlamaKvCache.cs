@@ -6,14 +6,14 @@ namespace MoLA.Model.Llama;
 /// Keys and values of the positions a model has already seen, per layer ([B, KV heads, T, hd],
 /// after RoPE, before the GQA repeat), for incremental decoding with
 /// <see cref="LlamaModel.forward(Tensor, LlamaKvCache, long, Tensor?)"/>. Each layer keeps a buffer
-/// with spare positions ([B, KV, capacity, hd], capacity doubled when full), so a decoding step
+/// with spare positions ([B, KV, capacity, hd]: the first chunk plus at least 64, doubled when full), so a decoding step
 /// copies only its own keys and values instead of re-concatenating the whole cache (which cost
 /// O(T) memory traffic and a fresh allocation per step and layer). The cache owns its tensors:
 /// dispose it (or <see cref="Reset"/>) to free them; they are outside every dispose scope.
 /// </summary>
 public sealed class LlamaKvCache : IDisposable
 {
-    private const long MinCapacity = 64;
+    private const long Headroom = 64;
 
     private readonly Tensor?[] _keyBuffers, _valueBuffers; // [B, KV, capacity, hd]
     private readonly Tensor?[] _keys, _values;             // views of the held positions [B, KV, held, hd]
@@ -62,7 +62,11 @@ public sealed class LlamaKvCache : IDisposable
         var total = held + step.size(2);
         if (buffer is null || buffer.size(2) < total || buffer.DType != step.DType)
         {
-            var capacity = Math.Max(Math.Max(total, MinCapacity), buffer is null ? 0 : 2 * buffer.size(2));
+            // First allocation: the prefill plus 64 spare positions (room for a typical answer without
+            // regrowth); after that, doubling keeps the copies amortised O(1) per position.
+            var capacity = buffer is null
+                ? (total + Headroom + Headroom - 1) / Headroom * Headroom
+                : Math.Max(total, 2 * buffer.size(2));
             var grown = torch.empty([step.size(0), step.size(1), capacity, step.size(3)], step.DType, step.Device).DetachFromScope();
             if (buffer is not null && held > 0)
                 using (torch.NewDisposeScope()) grown.narrow(2, 0, held).copy_(buffer.narrow(2, 0, held));
