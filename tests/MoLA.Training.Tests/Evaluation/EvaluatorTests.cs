@@ -120,6 +120,10 @@ public sealed class EvaluatorTests
         var genOnly = new EvaluationItem("t", new SftExample("i", "", "The answer is A."));
         Assert.Contains("item 0 (t) has no multiple-choice form", Assert.Throws<ArgumentException>(
             () => evaluator.EvaluateMultipleChoice([genOnly])).Message);
+        // Both modes: caught before generation runs (which would fail on the 64-position limit instead).
+        Assert.Contains("item 0 (t) has no multiple-choice form", Assert.Throws<ArgumentException>(
+            () => evaluator.Evaluate([genOnly], EvaluationModes.Both)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => evaluator.Evaluate([genOnly], (EvaluationModes)4));
         Assert.Contains("no items", Assert.Throws<ArgumentException>(() => evaluator.EvaluateGeneration([])).Message);
         Assert.Contains("item 1 has no task name", Assert.Throws<ArgumentException>(
             () => evaluator.EvaluateGeneration([genOnly, genOnly with { Task = " " }])).Message);

@@ -86,6 +86,11 @@ public sealed class Evaluator
     {
         if ((modes & EvaluationModes.Both) == 0 || (modes & ~EvaluationModes.Both) != 0)
             throw new ArgumentOutOfRangeException(nameof(modes), modes, "choose generation, multiple_choice or both");
+        CheckItems(items);
+        if (modes.HasFlag(EvaluationModes.MultipleChoice)) // fail before a long generation run, not after it
+            for (var i = 0; i < items.Count; i++)
+                if (items[i].MultipleChoice is null)
+                    throw new ArgumentException($"item {i} ({items[i].Task}) has no multiple-choice form (question, choices, answer)", nameof(items));
         return new EvaluationReport(
             modes.HasFlag(EvaluationModes.Generation) ? EvaluateGeneration(items) : null,
             modes.HasFlag(EvaluationModes.MultipleChoice) ? EvaluateMultipleChoice(items) : null);
