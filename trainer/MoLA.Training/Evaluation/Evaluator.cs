@@ -38,7 +38,13 @@ public sealed record EvaluatorOptions
     public MultipleChoiceOptions MultipleChoice { get; init; } = new();
 
     public ResponseScoringOptions Scoring { get; init; } = new();
+
+    /// <summary>Told after every batch: mode ("generation", "multiple_choice", "score"), items done, items in all.</summary>
+    public IProgress<EvaluationProgress>? Progress { get; init; }
 }
+
+/// <summary>A progress report of <see cref="Evaluator"/>.</summary>
+public readonly record struct EvaluationProgress(string Mode, int Done, int Total);
 
 /// <summary>
 /// The evaluation entry point (what <c>mola eval</c>, <c>mola score</c> and the demo call).
@@ -80,6 +86,11 @@ public sealed class Evaluator
     {
         if ((modes & EvaluationModes.Both) == 0 || (modes & ~EvaluationModes.Both) != 0)
             throw new ArgumentOutOfRangeException(nameof(modes), modes, "choose generation, multiple_choice or both");
+        CheckItems(items);
+        if (modes.HasFlag(EvaluationModes.MultipleChoice)) // fail before a long generation run, not after it
+            for (var i = 0; i < items.Count; i++)
+                if (items[i].MultipleChoice is null)
+                    throw new ArgumentException($"item {i} ({items[i].Task}) has no multiple-choice form (question, choices, answer)", nameof(items));
         return new EvaluationReport(
             modes.HasFlag(EvaluationModes.Generation) ? EvaluateGeneration(items) : null,
             modes.HasFlag(EvaluationModes.MultipleChoice) ? EvaluateMultipleChoice(items) : null);
@@ -95,7 +106,7 @@ public sealed class Evaluator
         var golds = items.Select(GoldLetter).ToArray();
         var prompts = examples.Select(e => (IReadOnlyList<int>)_encoder.EncodePrompt(e)).ToArray();
         IReadOnlyList<GenerationResult> generated;
-        try { generated = _generator.Generate(prompts); }
+        try { generated = _generator.Generate(prompts, Reporter("generation", items.Count)); }
         catch (ArgumentException e) when (e.Message.StartsWith("prompt ", StringComparison.Ordinal))
         {
             throw new ArgumentException("item" + e.Message["prompt".Length..], nameof(items), e);
@@ -119,7 +130,7 @@ public sealed class Evaluator
         var clock = Stopwatch.StartNew();
         var mc = items.Select((item, i) => item.MultipleChoice
             ?? throw new ArgumentException($"item {i} ({item.Task}) has no multiple-choice form (question, choices, answer)", nameof(items))).ToArray();
-        var scores = _multipleChoice.Score(mc);
+        var scores = _multipleChoice.Score(mc, Reporter("multiple_choice", items.Count));
         var predictions = new ItemPrediction[items.Count];
         for (var i = 0; i < items.Count; i++)
         {
@@ -131,7 +142,17 @@ public sealed class Evaluator
     }
 
     /// <summary>log p(output | prompt) per example (<c>mola score</c>).</summary>
-    public IReadOnlyList<ResponseScore> ScoreResponses(IReadOnlyList<SftExample> examples) => _responses.Score(examples);
+    public IReadOnlyList<ResponseScore> ScoreResponses(IReadOnlyList<SftExample> examples) =>
+        _responses.Score(examples, Reporter("score", examples?.Count ?? 0));
+
+    private IProgress<int>? Reporter(string mode, int total) =>
+        _options.Progress is { } sink ? new Relay(done => sink.Report(new EvaluationProgress(mode, done, total))) : null;
+
+    /// <summary>Reports synchronously on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class Relay(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
 
     /// <summary>
     /// The gold letter: "The answer is X." in the generation output, else the multiple-choice answer; an

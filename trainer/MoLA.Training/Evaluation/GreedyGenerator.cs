@@ -43,8 +43,9 @@ public sealed record GenerationResult(IReadOnlyList<int> Tokens, FinishReason Fi
 /// <see cref="GenerationOptions.BatchSize"/>, so a batch needs little padding. Each batch is LEFT-padded
 /// (every prompt ends in the same column, so one new column per step serves all rows) with an attention
 /// mask that hides the pads. A padded row's tokens sit at positions shifted by its pad count; RoPE makes
-/// attention depend on relative positions only, so this changes results by float rounding only (exact
-/// in float64, which the tests check against a no-cache loop). Finished rows are dropped from the batch
+/// attention depend on relative positions only, so this changes results by rounding only (the RoPE
+/// tables are float32, so about 1e-8 on log-probabilities even for a float64 model; the tests check
+/// the tokens against a plain no-cache loop). Finished rows are dropped from the batch
 /// and the cache (<see cref="LlamaKvCache.SelectBatch"/>). Ties in the argmax go to the lowest token id.
 /// </summary>
 public sealed class GreedyGenerator
@@ -66,8 +67,11 @@ public sealed class GreedyGenerator
 
     public GenerationOptions Options => _options;
 
-    /// <summary>Generates for every prompt (token ids, BOS included if wanted); results in input order.</summary>
-    public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<IReadOnlyList<int>> prompts)
+    /// <summary>
+    /// Generates for every prompt (token ids, BOS included if wanted); results in input order.
+    /// <paramref name="progress"/>, if given, receives the number of prompts done after each batch.
+    /// </summary>
+    public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         var maxPos = _model.Config.MaxPositionEmbeddings;
@@ -88,6 +92,7 @@ public sealed class GreedyGenerator
             var batch = order.AsSpan(start, Math.Min(_options.BatchSize, order.Length - start)).ToArray();
             var outputs = GenerateBatch(batch.Select(i => prompts[i]).ToArray());
             for (var r = 0; r < batch.Length; r++) results[batch[r]] = outputs[r];
+            progress?.Report(start + batch.Length);
         }
         return results;
     }

@@ -31,8 +31,11 @@ public sealed class LogLikelihoodScorer
         _batchSize = batchSize;
     }
 
-    /// <summary>Per request, per continuation, the log-probability of each of its tokens.</summary>
-    public IReadOnlyList<double[][]> Score(IReadOnlyList<ContinuationRequest> requests)
+    /// <summary>
+    /// Per request, per continuation, the log-probability of each of its tokens.
+    /// <paramref name="progress"/>, if given, receives the number of requests done after each batch.
+    /// </summary>
+    public IReadOnlyList<double[][]> Score(IReadOnlyList<ContinuationRequest> requests, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(requests);
         for (var i = 0; i < requests.Count; i++) Validate(requests[i], i);
@@ -45,6 +48,7 @@ public sealed class LogLikelihoodScorer
             var batch = order.AsSpan(start, Math.Min(_batchSize, order.Length - start)).ToArray();
             var scored = ScoreBatch(batch.Select(i => requests[i]).ToArray());
             for (var r = 0; r < batch.Length; r++) results[batch[r]] = scored[r];
+            progress?.Report(start + batch.Length);
         }
         return results;
     }

@@ -82,13 +82,13 @@ public sealed class MultipleChoiceScorer
         return new ContinuationRequest(_encoder.EncodePrompt(item.ToSft()), candidates);
     }
 
-    /// <summary>Scores every item; results in input order.</summary>
-    public IReadOnlyList<MultipleChoiceScore> Score(IReadOnlyList<MultipleChoiceExample> items)
+    /// <summary>Scores every item; results in input order. <paramref name="progress"/> receives items done.</summary>
+    public IReadOnlyList<MultipleChoiceScore> Score(IReadOnlyList<MultipleChoiceExample> items, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(items);
         var requests = items.Select((item, i) => Request(item ?? throw new ArgumentNullException(nameof(items), $"item {i} is null"), i)).ToArray();
         IReadOnlyList<double[][]> tokenLogProbs;
-        try { tokenLogProbs = _scorer.Score(requests); }
+        try { tokenLogProbs = _scorer.Score(requests, progress); }
         catch (ArgumentException e) when (e.Message.StartsWith("request ", StringComparison.Ordinal))
         {
             throw new ArgumentException("multiple-choice item" + e.Message["request".Length..], e);

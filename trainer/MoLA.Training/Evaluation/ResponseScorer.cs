@@ -44,8 +44,8 @@ public sealed class ResponseScorer
         _scorer = new LogLikelihoodScorer(model, _options.BatchSize);
     }
 
-    /// <summary>One record per example, in input order.</summary>
-    public IReadOnlyList<ResponseScore> Score(IReadOnlyList<SftExample> examples)
+    /// <summary>One record per example, in input order. <paramref name="progress"/> receives examples done.</summary>
+    public IReadOnlyList<ResponseScore> Score(IReadOnlyList<SftExample> examples, IProgress<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(examples);
         var requests = new ContinuationRequest[examples.Count];
@@ -57,7 +57,7 @@ public sealed class ResponseScorer
             requests[i] = new ContinuationRequest(_encoder.EncodePrompt(e), [response]);
         }
         IReadOnlyList<double[][]> scored;
-        try { scored = _scorer.Score(requests); }
+        try { scored = _scorer.Score(requests, progress); }
         catch (ArgumentException ex) when (ex.Message.StartsWith("request ", StringComparison.Ordinal))
         {
             throw new ArgumentException("example" + ex.Message["request".Length..], ex);
