@@ -4,6 +4,7 @@ using MoLA.Cli.Output;
 using MoLA.Model.Adapters;
 using MoLA.Model.Allocation;
 using MoLA.Model.Llama;
+using MoLA.Parallel;
 using MoLA.Telemetry;
 using MoLA.Torch;
 using MoLA.Training.Data;
@@ -46,12 +47,26 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         torch.set_num_threads(s.Threads);
         var device = s.Device == "cuda" ? RequireCuda() : Device.CPU;
 
+        // Under `mola launch` (or RANK/WORLD_SIZE/MASTER_* from Kubernetes) this process is one data-parallel rank:
+        // every rank trains on its slice of each global micro-batch; rank 0 alone writes the run directory.
+        var rendezvous = RendezvousInfo.IsPresent() ? RendezvousInfo.FromEnvironment() : null;
+        var rank = rendezvous?.Rank ?? 0;
+        var world = rendezvous?.Topology.WorldSize ?? 1;
+        if (rendezvous is { Topology.ExpertParallel: > 1 })
+            throw new SettingException("launch: mola train runs data-parallel only (ep = 1); expert-parallel training lives in the engine " +
+                "(bench parallel) but its checkpoints and adapters need the experts gathered to rank 0, which is not built yet");
+        if (s.MicroBatchSize % world != 0)
+            throw new SettingException($"micro-batch-size: {s.MicroBatchSize} must be divisible by the {world} data-parallel ranks");
+        if (world > 1 && s.ActivationCheckpointing)
+            throw new SettingException("activation-checkpointing: not supported with data-parallel ranks yet");
+        var writer = rank == 0;
+
         // Everything that can be wrong with the input is checked before the run directory is touched.
         var baseDir = ModelResolver.ResolveBaseModel(s.BaseModel);
         var tokenizer = ModelResolver.LoadTokenizer(baseDir);
         var data = RunData.Load(s);
         var run = new RunDirectory(s.Out);
-        if (run.IsRun && !s.Resume)
+        if (writer && run.IsRun && !s.Resume)
             throw new SettingException($"out: {run.Path} already holds a run (run.json); pass --resume to continue it, or choose another directory");
         if (s.Resume && !run.IsRun) throw new SettingException($"resume: {run.Path} holds no run to resume");
         var baseConfig = LlamaConfig.Load(baseDir);
@@ -66,6 +81,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         var warmup = s.WarmupSteps ?? Math.Min(100, totalSteps / 10);
         if (warmup > totalSteps) throw new SettingException($"warmup-steps: {warmup} is more than the run's {totalSteps} steps");
         var batches = BuildBatches(tokenized, s.MicroBatchSize, (long)totalSteps * accumulation, s.Seed, tokenizer.PadId ?? 0);
+        if (world > 1) batches = batches.Select(b => Slice(b, rank, world)).ToList();
 
         using var model = LlamaCheckpoint.Load(baseDir, new LlamaLoadOptions { Device = device, FreezeBaseWeights = true });
         var adapterConfig = new MoeLoraAdapterConfig
@@ -95,7 +111,9 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             KeepLastCheckpoints = s.KeepLast,
             OutputDir = run.Path,
         };
-        using var trainer = new SftTrainer(model, adapterConfig, batches, options);
+        using var groups = rendezvous is null ? null : ParallelGroups.Join(rendezvous);
+        using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model);
+        using var trainer = new SftTrainer(model, adapterConfig, batches, options) { Distributed = engine };
         var trainable = trainer.Parameters.Sum(p => p.Tensor.NumEl);
         var name = s.Name ?? Path.GetFileName(run.Path.TrimEnd(Path.DirectorySeparatorChar));
         var allocationSummary = Summary(s, allocation);
@@ -105,7 +123,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         {
             var checkpoint = trainer.Resume() ?? throw new SettingException($"resume: {run.Path} has no complete checkpoint-N directory");
             log.WriteLine($"resumed from {checkpoint} at step {trainer.Step}/{totalSteps}");
-            run.ResetSteps(trainer.Step);
+            if (writer) run.ResetSteps(trainer.Step);
             var load = run.ReadExpertLoad();
             for (var m = 0; m < trainer.Modules.Count; m++)
                 previousLoad[m] = load?.Modules.FirstOrDefault(x => x.Layer == trainer.Modules[m].Layer && x.Module == trainer.Modules[m].Module)?.Tokens
@@ -114,14 +132,15 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         else
         {
             for (var m = 0; m < trainer.Modules.Count; m++) previousLoad[m] = new long[trainer.Modules[m].Linear.NumExperts];
-            run.ResetSteps();
+            if (writer) run.ResetSteps();
         }
-        run.WriteManifest(new RunManifest(name, s.Method, started.ToString("O", CultureInfo.InvariantCulture), baseDir, allocationSummary,
+        if (writer) run.WriteManifest(new RunManifest(name, s.Method, started.ToString("O", CultureInfo.InvariantCulture), baseDir, allocationSummary,
             trainable, totalSteps, s.Raw));
 
         var peak = s.PeakGflops ?? MeasurePeakGflops();
         var flopsPerToken = TrainingFlops.PerToken(model, trainer.Modules.Select(m => m.Linear), s.CutoffLength);
         using var metrics = new TrainingMetrics();
+        if (engine is not null) engine.Metrics = metrics;
         using var endpoint = s.MetricsPort is { } port ? MetricsEndpoint.Start(port, metrics.Meter.Name) : null;
         if (endpoint is not null) log.WriteLine($"metrics: {endpoint.Url}");
         var progress = new ProgressDisplay(log, interactive, totalSteps, s.LogEvery);
@@ -132,7 +151,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             var tps = r.Tokens / Math.Max(r.Seconds, 1e-9);
             // MFU counts every position of the padded micro-batches (the work done), against the measured GEMM peak.
             var mfu = peak > 0 ? r.Tokens * flopsPerToken / r.Seconds / (peak * 1e9) : (double?)null;
-            run.AppendStep(new StepRecord(r.Step, r.Loss, r.AuxLoss, r.LearningRate, r.Tokens, tps, r.GradNorm, r.Seconds, mfu));
+            if (writer) run.AppendStep(new StepRecord(r.Step, r.Loss, r.AuxLoss, r.LearningRate, r.Tokens, tps, r.GradNorm, r.Seconds, mfu));
             metrics.RecordStep(r.Tokens, r.Seconds, r.Loss, r.LearningRate, mfu ?? 0);
             if (s.AuxLossCoefficient != 0) metrics.RecordAux("aux", r.AuxLoss);
             if (s.ContrastiveLossCoefficient != 0) metrics.RecordAux("contrastive", r.ContrastiveLoss);
@@ -151,8 +170,8 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         {
             var stop = s.EvalEvery > 0 ? Math.Min(totalSteps, (trainer.Step / s.EvalEvery + 1) * s.EvalEvery) : totalSteps;
             trainer.Train(stop, cancel);
-            WriteExpertLoad(run, trainer, previousLoad);
-            if (s.EvalEvery > 0 && trainer.Step == stop && stop < totalSteps && !cancel.IsCancellationRequested && data.Eval.Count > 0)
+            if (writer) WriteExpertLoad(run, trainer, previousLoad);
+            if (writer && s.EvalEvery > 0 && trainer.Step == stop && stop < totalSteps && !cancel.IsCancellationRequested && data.Eval.Count > 0)
             {
                 var interim = evaluator.Evaluate(model, tokenizer, data.Eval, s);
                 progress.Message($"eval at step {trainer.Step}: " + string.Join("  ", interim.Rows.Where(r => r.Task == "all")
@@ -163,18 +182,18 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
 
         string? checkpointPath = null;
         var interrupted = trainer.Step < totalSteps;
-        if (interrupted)
+        if (interrupted && writer)
         {
             checkpointPath = trainer.SaveCheckpoint();
             progress.Message($"interrupted at step {trainer.Step}/{totalSteps}: checkpoint written to {checkpointPath}; continue with --resume");
         }
-        else if (s.CheckpointEvery > 0 && trainer.Step % s.CheckpointEvery != 0)
+        else if (writer && !interrupted && s.CheckpointEvery > 0 && trainer.Step % s.CheckpointEvery != 0)
         {
             checkpointPath = trainer.SaveCheckpoint();
         }
 
         EvaluationSummary? evaluation = null;
-        if (!interrupted)
+        if (!interrupted && writer)
         {
             WriteAdapterAtomically(model, adapterConfig, run.AdapterPath);
             if (data.Eval.Count > 0)
@@ -235,6 +254,16 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             foreach (var i in DeterministicShuffle.Permutation(examples.Count, seed, epoch))
                 order.Add(examples[i]);
         return Batcher.MakeBatches(order.Take((int)needed).ToList(), microBatchSize, padId).ToList();
+    }
+
+    // Rows [rank * n, (rank + 1) * n) of a global micro-batch, n = rows / world (all ranks see the same padded length).
+    private static Batch Slice(Batch b, int rank, int world)
+    {
+        var rows = b.BatchSize / world;
+        var len = b.SequenceLength;
+        var from = rank * rows * len;
+        return new Batch(rows, len, b.InputIds.AsSpan(from, rows * len).ToArray(), b.Labels.AsSpan(from, rows * len).ToArray(),
+            b.AttentionMask.AsSpan(from, rows * len).ToArray());
     }
 
     private static void WriteExpertLoad(RunDirectory run, SftTrainer trainer, long[][] previous)
