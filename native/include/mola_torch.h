@@ -31,6 +31,11 @@ int mt_get_num_threads(void);
 void mt_set_num_threads(int n);
 void mt_manual_seed(uint64_t seed);
 int mt_cuda_is_available(void);
+
+/* CUDA autocast state of the calling thread (autocast.cpp). mt_autocast_set enters (enter = 1) or leaves
+   (enter = 0) a region; dtype is a ScalarType code (bfloat16 or float16 when enabled). 0 = ok, -1 = error. */
+int mt_autocast_get(int* enabled, int* dtype);
+int mt_autocast_set(int enabled, int dtype, int enter);
 int mt_cuda_device_count(void);
 int mt_cuda_synchronize(int device);
 void* mt_cuda_current_stream(int device);   /* cudaStream_t, NULL without CUDA */

@@ -37,6 +37,40 @@ public static class torch
         }
     }
 
+    /// <summary>
+    /// CUDA autocast (mixed precision) on this thread until disposed, like <c>torch.autocast("cuda", dtype)</c>:
+    /// matmul-like ops of CUDA tensors run in <paramref name="dtype"/> (bfloat16 or float16), precision-sensitive
+    /// ones stay float32. CPU tensors are unaffected. The previous state is restored on dispose, so regions nest.
+    /// </summary>
+    public static AutocastScope autocast(DType dtype = DType.BFloat16, bool enabled = true) => new(enabled, dtype);
+
+    /// <summary>Whether CUDA autocast is on for this thread, and its dtype.</summary>
+    public static (bool Enabled, DType DType) autocast_state()
+    {
+        Tensor.Check(mt_autocast_get(out var enabled, out var dtype), "autocast_state");
+        return (enabled != 0, (DType)dtype);
+    }
+
+    public sealed class AutocastScope : IDisposable
+    {
+        private readonly bool _prevEnabled;
+        private readonly DType _prevDType;
+        private bool _disposed;
+
+        internal AutocastScope(bool enabled, DType dtype)
+        {
+            (_prevEnabled, _prevDType) = autocast_state();
+            Tensor.Check(mt_autocast_set(enabled ? 1 : 0, (int)dtype, 1), $"autocast({dtype})");
+        }
+
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            Tensor.Check(mt_autocast_set(_prevEnabled ? 1 : 0, (int)_prevDType, 0), "autocast exit");
+        }
+    }
+
     /// <summary>Opens a scope that releases every tensor created inside it when disposed.</summary>
     public static DisposeScope NewDisposeScope() => new();
 

@@ -107,6 +107,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             ContrastiveLossCoefficient = s.ContrastiveLossCoefficient,
             RouterZLossCoefficient = s.ZLossCoefficient,
             ActivationCheckpointing = s.ActivationCheckpointing,
+            AutocastDType = s.Bf16 ? DType.BFloat16 : null,
             CheckpointEvery = s.CheckpointEvery,
             KeepLastCheckpoints = s.KeepLast,
             OutputDir = run.Path,

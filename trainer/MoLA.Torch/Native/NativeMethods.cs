@@ -16,6 +16,8 @@ internal static unsafe class NativeMethods
     [DllImport(Lib)] internal static extern void mt_set_num_threads(int n);
     [DllImport(Lib)] internal static extern void mt_manual_seed(ulong seed);
     [DllImport(Lib)] internal static extern int mt_cuda_is_available();
+    [DllImport(Lib)] internal static extern int mt_autocast_get(out int enabled, out int dtype);
+    [DllImport(Lib)] internal static extern int mt_autocast_set(int enabled, int dtype, int enter);
     [DllImport(Lib)] internal static extern int mt_cuda_device_count();
     [DllImport(Lib)] internal static extern int mt_cuda_synchronize(int device);
     [DllImport(Lib)] internal static extern IntPtr mt_cuda_current_stream(int device);

@@ -208,15 +208,20 @@ public sealed class SftTrainer : IDisposable
     private MicroTerms MicroBatch(Batch batch, long stepTokens, long microTokens, int stepIndex)
     {
         var (ids, mask, target) = Tensors(batch, microTokens);
-        var loss = HeadLoss(_model.forward(ids, mask), target, stepTokens, batch);
+        Tensor loss;
         double auxValue = 0, contrastive = 0, z = 0;
-        if (_auxOptions is not null)
+        // Autocast covers forward and losses only; the backward follows the recorded dtypes by itself.
+        using (Options.AutocastDType is { } dtype ? torch.autocast(dtype) : null)
         {
-            var auxLosses = MoeLosses.Compute(_layers, _auxOptions, mask, stepIndex);
-            auxValue = auxLosses.LoadBalancing?.item() ?? 0;
-            contrastive = auxLosses.Contrastive?.item() ?? 0;
-            z = auxLosses.RouterZLoss?.item() ?? 0;
-            loss = loss.add(auxLosses.Total, (double)microTokens / stepTokens);
+            loss = HeadLoss(_model.forward(ids, mask), target, stepTokens, batch);
+            if (_auxOptions is not null)
+            {
+                var auxLosses = MoeLosses.Compute(_layers, _auxOptions, mask, stepIndex);
+                auxValue = auxLosses.LoadBalancing?.item() ?? 0;
+                contrastive = auxLosses.Contrastive?.item() ?? 0;
+                z = auxLosses.RouterZLoss?.item() ?? 0;
+                loss = loss.add(auxLosses.Total, (double)microTokens / stepTokens);
+            }
         }
         if (Distributed is null) loss.backward();
         else Distributed.Backward(loss);

@@ -43,6 +43,11 @@ public sealed record TrainerOptions
     /// O(layers x hidden) at the cost of a second forward. Not combinable with the contrastive loss.
     /// </summary>
     public bool ActivationCheckpointing { get; init; }
+    /// <summary>
+    /// Run forward and loss under CUDA autocast in this dtype (bfloat16 or float16); null = full precision. Only
+    /// CUDA ops are affected (CPU runs stay float32); the adapters' weights and AdamW state stay float32.
+    /// </summary>
+    public MoLA.Torch.DType? AutocastDType { get; init; }
     /// <summary>Write a checkpoint every N steps (0 = never; the caller may still call SaveCheckpoint).</summary>
     public int CheckpointEvery { get; init; }
     /// <summary>Checkpoints kept in <see cref="OutputDir"/> (the newest K; 0 = keep all).</summary>
@@ -73,6 +78,10 @@ public sealed record TrainerOptions
         if (ActivationCheckpointing && ContrastiveLossCoefficient != 0)
             throw new TrainerOptionsException(nameof(ActivationCheckpointing),
                 "cannot be combined with the contrastive loss (its per-module average needs every layer's expert inputs at once)");
+        if (AutocastDType is { } ac && ac is not (MoLA.Torch.DType.BFloat16 or MoLA.Torch.DType.Float16))
+            throw new TrainerOptionsException(nameof(AutocastDType), $"must be BFloat16 or Float16 (or null), got {ac}");
+        if (AutocastDType is not null && ActivationCheckpointing)
+            throw new TrainerOptionsException(nameof(AutocastDType), "cannot be combined with activation checkpointing yet");
         if (CheckpointEvery < 0) throw new TrainerOptionsException(nameof(CheckpointEvery), $"must be >= 0 (0 = off), got {CheckpointEvery}");
         if (KeepLastCheckpoints < 0)
             throw new TrainerOptionsException(nameof(KeepLastCheckpoints), $"must be >= 0 (0 = keep all), got {KeepLastCheckpoints}");
@@ -89,7 +98,7 @@ public sealed record TrainerOptions
         var text = string.Join(';',
             "lr=" + Fmt(LearningRate), "warmup=" + WarmupSteps, "total=" + TotalSteps, "wd=" + Fmt(WeightDecay),
             "clip=" + Fmt(MaxGradNorm), "micro=" + MicroBatchesPerStep, "seed=" + Seed, "aux=" + Fmt(AuxLossCoefficient),
-            "contrastive=" + Fmt(ContrastiveLossCoefficient), "z=" + Fmt(RouterZLossCoefficient));
+            "contrastive=" + Fmt(ContrastiveLossCoefficient), "z=" + Fmt(RouterZLossCoefficient), "autocast=" + (AutocastDType?.ToString() ?? "off"));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
