@@ -17,7 +17,7 @@ public sealed class TrainMetricsPrometheusTests : IDisposable
     [Fact]
     public async Task PrometheusGetsTokensAndExpertLoadFromATrainingRun()
     {
-        var port = PrometheusServer.FreePort();
+        var port = LoopbackPorts.Free();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[]
         {

@@ -29,14 +29,7 @@ internal static class Ranks
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h
         : Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
 
-    public static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    public static int FreePort() => MoLA.TestSupport.LoopbackPorts.Free();
 
     /// <summary>Runs world ranks with the given env extras and worker arguments; returns each rank's result file.</summary>
     public static TinyRunResult[] Run(int world, int ep, string[] args, string dir, TimeSpan limit, string? placement = null)

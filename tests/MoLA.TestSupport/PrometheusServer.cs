@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -24,7 +22,7 @@ public sealed class PrometheusServer : IDisposable
     private PrometheusServer(int targetPort)
     {
         _dir = Directory.CreateTempSubdirectory("mola-prom-").FullName;
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var config = Path.Combine(_dir, "prometheus.yml");
         File.WriteAllText(config,
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n" +
@@ -81,15 +79,6 @@ public sealed class PrometheusServer : IDisposable
             await Task.Delay(250);
         }
         throw new TimeoutException($"query {query} returned no single sample within {deadline.TotalSeconds} s; last answer: {last}\nprometheus log:\n{Log}");
-    }
-
-    public static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     public void Dispose()

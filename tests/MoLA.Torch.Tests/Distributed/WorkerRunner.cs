@@ -138,15 +138,7 @@ internal static class WorkerRunner
     public static string WorkerDll => Dll.Value;
     public static string DotnetHost => Host.Value;
 
-    /// <summary>A port nothing listens on right now (bound to port 0, then released).</summary>
-    public static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    public static int FreePort() => MoLA.TestSupport.LoopbackPorts.Free();
 
     /// <summary>Starts ranks 0..size-1 of a scenario on a fresh port.</summary>
     public static WorkerProcess[] Start(string scenario, int size, int timeoutMs, Func<int, string[]>? extra = null)
