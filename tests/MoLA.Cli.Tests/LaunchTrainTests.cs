@@ -21,6 +21,9 @@ public sealed class LaunchTrainTests : IDisposable
         "--peak-gflops", "100", "--dropout", "0", "--lr", "1e-2",
     ];
 
+    // Test classes run in parallel: each launch gets its own store port instead of the default 29500.
+    private static string Port() => MoLA.TestSupport.LoopbackPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
     public void TwoDataParallelRanksTrainTheSameAdapterAsOneProcess()
     {
@@ -28,7 +31,7 @@ public sealed class LaunchTrainTests : IDisposable
         var one = Cli.InProcess(Train(single));
         Assert.True(one.ExitCode == 0, one.ToString());
         var dp = Path.Combine(_root, "dp2");
-        var two = Cli.ChildProcess(new Dictionary<string, string>(), ["launch", "--nproc", "2", "--", .. Train(dp)]);
+        var two = Cli.ChildProcess(new Dictionary<string, string>(), ["launch", "--nproc", "2", "--master-port", Port(), "--", .. Train(dp)]);
         Assert.True(two.ExitCode == 0, two.ToString());
 
         var a = new RunDirectory(single).ReadSteps();
@@ -53,7 +56,7 @@ public sealed class LaunchTrainTests : IDisposable
     [Fact]
     public void ExpertParallelTrainingIsRefusedWithAReason()
     {
-        var run = Cli.ChildProcess(new Dictionary<string, string>(), ["launch", "--nproc", "2", "--dp", "1", "--ep", "2", "--", .. Train(Path.Combine(_root, "ep"))]);
+        var run = Cli.ChildProcess(new Dictionary<string, string>(), ["launch", "--nproc", "2", "--dp", "1", "--ep", "2", "--master-port", Port(), "--", .. Train(Path.Combine(_root, "ep"))]);
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("data-parallel only", run.Stdout + run.Stderr);
     }
