@@ -73,7 +73,7 @@ internal static class DemoCommand
                 var settings = TrainSettings.From(Settings.FromPairs(TrainSettings.Specs, pairs));
                 error.WriteLine($"== {name}");
                 var interactive = ReferenceEquals(error, Console.Error) && ProgressDisplay.StderrIsInteractive;
-                results.Add(new TrainRun(settings, error, interactive, new RunEvaluator(error)).Execute());
+                results.Add(new TrainRun(settings, error, interactive, new RunEvaluator(error, Path.Combine(settings.Out, MoLA.Training.Runs.RunFiles.Predictions))).Execute());
             }
             var report = HtmlReport.Write(root);
             if (parse.GetValue(json))

@@ -64,7 +64,8 @@ internal static class EvalCommand
             var adapter = s.String("adapter") ?? (runDir is null ? null : new RunDirectory(runDir).AdapterPath);
             using var model = AdaptedModel.Load(baseModel, adapter);
             var error = parse.InvocationConfiguration.Error;
-            var summary = new RunEvaluator(error).Evaluate(model.Model, model.Tokenizer, items, format, maxNew, template,
+            var predictions = runDir is null ? null : new RunDirectory(runDir).File(RunFiles.Predictions);
+            var summary = new RunEvaluator(error, predictions).Evaluate(model.Model, model.Tokenizer, items, format, maxNew, template,
                 data == TrainSettings.Embedded ? "embedded-test" : Path.GetFileName(data));
             if (runDir is not null) new RunDirectory(runDir).WriteEvaluation(summary);
             var output = parse.InvocationConfiguration.Output;

@@ -31,7 +31,7 @@ internal static class TrainCommand
             var interactive = ReferenceEquals(error, Console.Error) && ProgressDisplay.StderrIsInteractive;
             using var cancel = new CancellationTokenSource();
             using var signals = StopSignals.Register(cancel, error);
-            var result = new TrainRun(settings, error, interactive, new RunEvaluator(error)).Execute(cancel.Token);
+            var result = new TrainRun(settings, error, interactive, new RunEvaluator(error, Path.Combine(settings.Out, MoLA.Training.Runs.RunFiles.Predictions))).Execute(cancel.Token);
             if (parse.GetValue(json)) Json.Write(output, result);
             else WriteSummary(output, result);
             return result.Interrupted ? Interrupted : ExitCodes.Ok;

@@ -10,7 +10,7 @@ namespace MoLA.Cli.Training;
 /// Evaluation of a run with <see cref="Evaluator"/>: greedy generation with MoLA's answer regex and/or multiple-choice
 /// log-likelihood, per task and overall, as eval.json's accuracy rows.
 /// </summary>
-public sealed class RunEvaluator(TextWriter log) : IRunEvaluator
+public sealed class RunEvaluator(TextWriter log, string? predictionsPath = null) : IRunEvaluator
 {
     public EvaluationSummary Evaluate(LlamaModel model, ITokenizer tokenizer, IReadOnlyList<EvalItem> items, TrainSettings settings) =>
         Evaluate(model, tokenizer, items, settings.EvalFormat, settings.MaxNewTokens, settings.PromptTemplate,
@@ -40,6 +40,10 @@ public sealed class RunEvaluator(TextWriter log) : IRunEvaluator
             rows.AddRange(mode.Tasks.Where(t => t.Task != "all").Select(t => Row(dataset, mode.Mode, t.Task, t)));
             log.WriteLine($"eval {mode.Mode}: {mode.Overall.Correct}/{mode.Overall.Total} in {mode.Seconds:F1} s");
         }
+        // Every item's output and verdict, one JSON line each, for looking at what the model actually answers.
+        if (predictionsPath is not null)
+            MoLA.Torch.IO.AtomicFile.WriteLines(predictionsPath, new[] { report.Generation, report.MultipleChoice }
+                .Where(m => m is not null).SelectMany(m => m!.Predictions.Select(p => EvaluationJson.Serialize(new { mode = m.Mode, prediction = p }, indented: false))));
         return new EvaluationSummary(rows, null);
     }
 

@@ -9,6 +9,7 @@ namespace MoLA.Training.Runs;
 ///   metrics.jsonl       one StepRecord per optimizer step (appended as the run goes; the newest line may be cut by a crash)
 ///   expert_load.json    ExpertLoadReport: tokens routed to each expert, per layer and module, over the whole run
 ///   eval.json           EvaluationSummary: accuracy with 95% CI per dataset/format/task, optional continual OP/PD
+///   predictions.jsonl   every evaluated item: mode, gold, predicted, correct, the generated text or the choice scores
 ///   adapter/            the final adapter (adapter_model.safetensors + adapter_config.json)
 ///   checkpoint-N/       resumable checkpoints (last K)
 ///   report.html         written by `mola report`
@@ -20,6 +21,7 @@ public static class RunFiles
     public const string Steps = "metrics.jsonl";
     public const string ExpertLoad = "expert_load.json";
     public const string Evaluation = "eval.json";
+    public const string Predictions = "predictions.jsonl";
     public const string AdapterDir = "adapter";
     public const string Report = "report.html";
 }
