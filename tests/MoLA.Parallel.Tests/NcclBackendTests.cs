@@ -155,6 +155,16 @@ public sealed class NcclBackendTests
     }
 
     [Fact]
+    public void TheDataPointerNcclGetsIncludesASlicesOffset()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.zeros([4, 6], DType.Float64);
+        var row2 = x.narrow(0, 2, 1);
+        Assert.Equal(2 * 6 * 8, (long)row2.data_ptr() - (long)x.data_ptr());
+        Assert.NotEqual(IntPtr.Zero, x.data_ptr());
+    }
+
+    [Fact]
     public void AllToAllPlansUnevenSplitsIntoRowOffsets()
     {
         var p = AllToAllPlan.Create("ep0", 3, [5, 2, 4], [6, 2, 4], [2, 0, 3], [1, 4, 1]);
