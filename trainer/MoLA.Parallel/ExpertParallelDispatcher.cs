@@ -24,6 +24,7 @@ namespace MoLA.Parallel;
 public sealed class ExpertParallelDispatcher : IExpertDispatcher, IDisposable
 {
     private readonly ICollectives _ep;
+    private readonly Device _countsDevice;
     private readonly Dictionary<MoeLoraLinear, (int[] Owners, int[] Firsts)> _plans = new(ReferenceEqualityComparer.Instance);
     private readonly List<Record> _tape = [];
     private readonly Dictionary<string, long[]> _received = new(StringComparer.Ordinal);
@@ -39,9 +40,12 @@ public sealed class ExpertParallelDispatcher : IExpertDispatcher, IDisposable
         }
     }
 
-    public ExpertParallelDispatcher(ICollectives expertParallelGroup)
+    /// <param name="expertParallelGroup">The EP group.</param>
+    /// <param name="groupDevice">Where the group takes tensors (the per-peer counts go there): CPU for Gloo (default), the GPU for NCCL.</param>
+    public ExpertParallelDispatcher(ICollectives expertParallelGroup, Device? groupDevice = null)
     {
         _ep = expertParallelGroup ?? throw new ArgumentNullException(nameof(expertParallelGroup));
+        _countsDevice = groupDevice ?? Device.CPU;
     }
 
     /// <summary>Rows each local expert received in the last forward, by module name (the per-rank expert load).</summary>
@@ -199,8 +203,9 @@ public sealed class ExpertParallelDispatcher : IExpertDispatcher, IDisposable
 
     private long[] ExchangeCounts(long[] sendCounts)
     {
-        using var send = torch.tensor(sendCounts);
-        using var recv = torch.zeros([_ep.Size], DType.Int64);
+        using var host = torch.tensor(sendCounts);
+        using var send = _countsDevice.IsCuda ? host.to(_countsDevice) : host.alias();
+        using var recv = torch.zeros([_ep.Size], DType.Int64, _countsDevice);
         _ep.AllToAll(recv, send, null, null);
         return recv.ToArray<long>();
     }

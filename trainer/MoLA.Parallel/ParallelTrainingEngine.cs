@@ -89,7 +89,7 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
         IReadOnlyDictionary<(int, LlamaProjection), MoeLoraLinear> adapters;
         if (ep > 1 || alwaysDispatch)
         {
-            dispatcher = new ExpertParallelDispatcher(groups.ExpertParallel);
+            dispatcher = new ExpertParallelDispatcher(groups.ExpertParallel, groups.Device);
             adapters = ExpertSharding.Apply(model, placement ?? ExpertPlacement.Contiguous(ep), groups.EpRank, dispatcher);
         }
         else
@@ -117,7 +117,7 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
     {
         _stepStart = Stopwatch.GetTimestamp();
         _stepCommStart = Stats.PendingSeconds;
-        using var t = torch.tensor(new[] { localTokens });
+        using var t = OnGroupDevice(torch.tensor(new[] { localTokens }));
         _groups.World.AllReduce(t, ReduceOp.Sum);
         return t.ToArray<long>()[0];
     }
@@ -158,7 +158,7 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
         if (_experts is not null)
         {
             // Each EP rank holds different experts: their squares add up over the EP group.
-            using var t = torch.tensor(new[] { _experts.SumOfSquares() });
+            using var t = OnGroupDevice(torch.tensor(new[] { _experts.SumOfSquares() }));
             _groups.ExpertParallel.AllReduce(t, ReduceOp.Sum);
             squares += t.ToArray<double>()[0];
         }
@@ -175,13 +175,20 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
 
     public (double Loss, double Aux) ReduceMetrics(double loss, double aux)
     {
-        using var t = torch.tensor(new[] { loss, aux });
+        using var t = OnGroupDevice(torch.tensor(new[] { loss, aux }));
         _groups.World.AllReduce(t, ReduceOp.Sum);
         var v = t.ToArray<double>();
         var total = Stopwatch.GetElapsedTime(_stepStart).TotalSeconds;
         LastStep = new StepTiming(total, Stats.PendingSeconds - _stepCommStart);
         if (Metrics is { } m) Dispatcher?.RecordExpertTokens(m);
         return (v[0], v[1] / _groups.Topology.WorldSize);
+    }
+
+    /// <summary>Small host values go to the groups' device (the GPU under NCCL); the CPU copy is released.</summary>
+    private Tensor OnGroupDevice(Tensor host)
+    {
+        if (!_groups.Device.IsCuda) return host;
+        using (host) return host.to(_groups.Device);
     }
 
     public void Dispose()

@@ -6,11 +6,12 @@ namespace MoLA.Parallel;
 /// Where and as whom a process joins a job: the torchrun / Kubernetes variables RANK, WORLD_SIZE,
 /// MASTER_ADDR and MASTER_PORT, plus MoLA's MOLA_DP, MOLA_EP, MOLA_PLACEMENT (a placement table file),
 /// MOLA_TIMEOUT_MS (collective and rendezvous timeout) and MOLA_STORE_HOSTED (set by `mola launch`,
-/// which runs the TCPStore server itself so it can post rank failures; otherwise rank 0 runs it).
+/// which runs the TCPStore server itself so it can post rank failures; otherwise rank 0 runs it) and
+/// MOLA_BACKEND (gloo or nccl; unset = NCCL when the model is on CUDA, Gloo otherwise).
 /// </summary>
 public sealed record RendezvousInfo(
     int Rank, ParallelTopology Topology, string MasterAddress, int MasterPort, TimeSpan Timeout,
-    string? PlacementFile = null, bool StoreHostedByLauncher = false)
+    string? PlacementFile = null, bool StoreHostedByLauncher = false, CollectiveBackend? Backend = null)
 {
     public const string RankVar = "RANK";
     public const string WorldSizeVar = "WORLD_SIZE";
@@ -49,13 +50,23 @@ public sealed record RendezvousInfo(
         var placement = env(PlacementVar);
         if (!string.IsNullOrWhiteSpace(placement) && !File.Exists(placement))
             throw new ParallelConfigException(PlacementVar, $"placement table file '{placement}' does not exist");
+        var backend = env(CollectiveBackends.EnvironmentVariable);
         return new RendezvousInfo(rank, topology, addr, port,
             timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : DefaultTimeout,
-            string.IsNullOrWhiteSpace(placement) ? null : placement, env(StoreHostedVar) == "1");
+            string.IsNullOrWhiteSpace(placement) ? null : placement, env(StoreHostedVar) == "1",
+            string.IsNullOrWhiteSpace(backend) ? null : CollectiveBackends.Parse(backend, CollectiveBackends.EnvironmentVariable));
     }
 
     /// <summary>The variables a child process of rank <paramref name="rank"/> gets.</summary>
-    public IReadOnlyDictionary<string, string> ToEnvironment() => new Dictionary<string, string>
+    public IReadOnlyDictionary<string, string> ToEnvironment()
+    {
+        var env = Variables();
+        // Unset stays unset, so a MOLA_BACKEND the launcher inherited still reaches its children.
+        if (Backend is { } b) env[CollectiveBackends.EnvironmentVariable] = b.Name();
+        return env;
+    }
+
+    private Dictionary<string, string> Variables() => new()
     {
         [RankVar] = Str(Rank),
         [LocalRankVar] = Str(Rank),

@@ -109,6 +109,20 @@ public sealed partial class Tensor : IDisposable
     public DType DType => (DType)mt_dtype(Handle);
     public bool IsContiguous => mt_is_contiguous(Handle) != 0;
 
+    /// <summary>
+    /// Address of the first element (storage offset included), as PyTorch's <c>data_ptr()</c>: a host
+    /// pointer for CPU tensors, a device pointer for CUDA ones (for NCCL). Valid while the tensor lives
+    /// and is not resized; IntPtr.Zero for a tensor without storage (no elements).
+    /// </summary>
+    public IntPtr data_ptr()
+    {
+        var h = Handle;
+        mt_clear_error();
+        var p = mt_data_ptr(h);
+        if (p == IntPtr.Zero && LastError().Length > 0) throw Fail("data_ptr", this, null, null);
+        return p;
+    }
+
     public long size(int dim) => Shape[dim < 0 ? dim + Dim : dim];
 
     public unsafe Device Device

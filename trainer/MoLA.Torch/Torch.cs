@@ -28,11 +28,15 @@ public static class torch
         public static bool is_available() => mt_cuda_is_available() != 0 && mt_cuda_device_count() > 0;
         public static int device_count() => mt_cuda_device_count();
         public static void synchronize(int device = 0) => Tensor.Check(mt_cuda_synchronize(device), "cuda.synchronize");
-        /// <summary>The cudaStream_t libtorch is using on the device (for NCCL calls).</summary>
+        /// <summary>
+        /// The cudaStream_t libtorch is using on the device (for NCCL calls). IntPtr.Zero is a valid
+        /// answer: it is CUDA's legacy default stream, libtorch's current stream unless one was set.
+        /// </summary>
         public static IntPtr current_stream(int device = 0)
         {
+            mt_clear_error();
             var s = mt_cuda_current_stream(device);
-            if (s == IntPtr.Zero) throw Tensor.Fail("cuda.current_stream", null, null, null);
+            if (s == IntPtr.Zero && LastError().Length > 0) throw Tensor.Fail("cuda.current_stream", null, null, null);
             return s;
         }
     }

@@ -31,6 +31,9 @@ public static class CudaRuntime
     private const int MemcpyHostToDevice = 1;
     private const int MemcpyDeviceToHost = 2;
 
+    // cudaErrorNotReady: cudaStreamQuery's "still running".
+    private const int ErrorNotReady = 600;
+
     /// <summary>
     /// Number of CUDA devices visible here; 0 (never an exception) when libcudart is missing, no
     /// driver is installed or no GPU is present.
@@ -157,6 +160,32 @@ public static class CudaRuntime
         Check(Native.cudaStreamSynchronize(stream), "cudaStreamSynchronize");
     }
 
+    /// <summary>
+    /// cudaStreamQuery: true when everything queued on <paramref name="stream"/> has finished, false
+    /// while work is pending (cudaErrorNotReady). Lets a caller wait with its own timeout, polling
+    /// for NCCL's asynchronous errors in between, instead of blocking in cudaStreamSynchronize.
+    /// </summary>
+    public static bool StreamQuery(IntPtr stream)
+    {
+        EnsureLoaded();
+        var error = Native.cudaStreamQuery(stream);
+        if (error == ErrorNotReady)
+        {
+            return false;
+        }
+
+        Check(error, "cudaStreamQuery");
+        return true;
+    }
+
+    /// <summary>cudaGetDevice: the device current on the calling thread.</summary>
+    public static int GetDevice()
+    {
+        EnsureLoaded();
+        Check(Native.cudaGetDevice(out var device), "cudaGetDevice");
+        return device;
+    }
+
     /// <summary>cudaStreamDestroy.</summary>
     public static void StreamDestroy(IntPtr stream)
     {
@@ -231,6 +260,12 @@ public static class CudaRuntime
 
         [DllImport(Lib, ExactSpelling = true)]
         public static extern int cudaStreamDestroy(IntPtr stream);
+
+        [DllImport(Lib, ExactSpelling = true)]
+        public static extern int cudaStreamQuery(IntPtr stream);
+
+        [DllImport(Lib, ExactSpelling = true)]
+        public static extern int cudaGetDevice(out int device);
 
         [DllImport(Lib, ExactSpelling = true)]
         public static extern IntPtr cudaGetErrorName(int error);

@@ -112,7 +112,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             KeepLastCheckpoints = s.KeepLast,
             OutputDir = run.Path,
         };
-        using var groups = rendezvous is null ? null : ParallelGroups.Join(rendezvous);
+        using var groups = rendezvous is null ? null : ParallelGroups.Join(rendezvous, modelDevice: model.Device);
         using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model);
         using var trainer = new SftTrainer(model, adapterConfig, batches, options) { Distributed = engine };
         var trainable = trainer.Parameters.Sum(p => p.Tensor.NumEl);

@@ -33,6 +33,8 @@ public sealed record TinyRunOptions
     public bool Resume { get; init; }
     /// <summary>Sleep per step (ms), so a test can kill a rank mid-run.</summary>
     public int SleepMs { get; init; }
+    /// <summary>Where the model trains; it is built on the CPU (same initial weights everywhere) and then moved.</summary>
+    public Device Device { get; init; } = Device.CPU;
 }
 
 /// <summary>What a rank reports: per-step losses and norms, its adapter tensors by name, expert loads and timings.</summary>
@@ -65,6 +67,7 @@ public static class TinyTrainingRun
         torch.manual_seed(7);
         using var model = new LlamaModel(config);
         MoeLoraAdapter.Attach(model, adapter);
+        if (o.Device.IsCuda) model.to(o.Device);
         using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model, placement, GradientBuckets.DefaultBucketBytes, forceDispatcher);
         if (engine is not null) engine.Metrics = metrics;
         var batches = Batches(o, config, rank, world);
