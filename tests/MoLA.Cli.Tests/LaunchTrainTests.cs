@@ -14,33 +14,37 @@ public sealed class LaunchTrainTests : IDisposable
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
-    private static string[] Train(string outDir, string lr) =>
+    private static readonly string[] NoEval = ["--eval-data", "none"];
+
+    private static string[] Train(string outDir, string lr, string[] eval) =>
     [
         "train", "--base-model", TinyCheckpoint.Path, "--out", outDir, "--embedded-train-per-task", "8", "--batch-size", "4",
-        "--cutoff-len", "256", "--prompt-template", "alpaca-short", "--steps", "6", "--eval-data", "none", "--threads", "1",
-        "--peak-gflops", "100", "--dropout", "0", "--lr", lr,
+        "--cutoff-len", "256", "--prompt-template", "alpaca-short", "--steps", "6", "--threads", "1",
+        "--peak-gflops", "100", "--dropout", "0", "--lr", lr, .. eval,
     ];
 
     [Fact]
     public void TwoDataParallelRanksTrainTheSameAdapterAsOneProcess() =>
-        AssertSameRunAsOneProcess(["launch", "--nproc", "2"], "dp2", "1e-2");
+        AssertSameRunAsOneProcess(["launch", "--nproc", "2"], "dp2", "1e-2", NoEval);
 
     /// <summary>
     /// dp 1 x ep 2: each rank holds half of every module's experts; rank 0 gathers them into the same adapter. A lower
     /// learning rate than the DP test: the experts' sums run in another order, and AdamW turns float32 rounding in
     /// near-zero gradients into steps of up to lr (measured worst element: 1.2e-5 at lr 1e-2, 1.8e-6 at 3e-3).
+    /// Rank 0 also evaluates mid-run and at the end on an unsharded copy holding the gathered experts.
     /// </summary>
     [Fact]
     public void TwoExpertParallelRanksTrainTheSameAdapterAsOneProcess() =>
-        AssertSameRunAsOneProcess(["launch", "--nproc", "2", "--dp", "1", "--ep", "2"], "ep2", "3e-3");
+        AssertSameRunAsOneProcess(["launch", "--nproc", "2", "--dp", "1", "--ep", "2"], "ep2", "3e-3",
+            ["--eval-data", "embedded", "--embedded-test-per-task", "2", "--eval-every", "3", "--eval-format", "multiple-choice"]);
 
-    private void AssertSameRunAsOneProcess(string[] launch, string name, string lr)
+    private void AssertSameRunAsOneProcess(string[] launch, string name, string lr, string[] eval)
     {
         var single = Path.Combine(_root, "single");
-        var one = Cli.InProcess(Train(single, lr));
+        var one = Cli.InProcess(Train(single, lr, eval));
         Assert.True(one.ExitCode == 0, one.ToString());
         var parallel = Path.Combine(_root, name);
-        var two = Cli.ChildProcess(new Dictionary<string, string>(), [.. launch, "--", .. Train(parallel, lr)]);
+        var two = Cli.ChildProcess(new Dictionary<string, string>(), [.. launch, "--", .. Train(parallel, lr, eval)]);
         Assert.True(two.ExitCode == 0, two.ToString());
 
         var a = new RunDirectory(single).ReadSteps();
@@ -52,6 +56,14 @@ public sealed class LaunchTrainTests : IDisposable
             Assert.Equal(a[i].Loss, b[i].Loss, 5);
         }
         Assert.Equal(new RunDirectory(single).ReadManifest().TrainableParameters, new RunDirectory(parallel).ReadManifest().TrainableParameters);
+        if (eval != NoEval)
+        {
+            var evalA = new RunDirectory(single).ReadEvaluation()!.Rows;
+            var evalB = new RunDirectory(parallel).ReadEvaluation()!.Rows;
+            Assert.Equal(evalA.Select(r => (r.Task, r.Format, r.Correct, r.Total)), evalB.Select(r => (r.Task, r.Format, r.Correct, r.Total)));
+            Assert.Contains(evalB, r => r.Task == "all" && r.Total == 10);
+            Assert.Contains("eval at step 3", two.Stdout + two.Stderr);
+        }
         using var scope = torch.NewDisposeScope();
         var expected = SafetensorsIO.Load(Path.Combine(single, RunFiles.AdapterDir, "adapter_model.safetensors"));
         var actual = SafetensorsIO.Load(Path.Combine(parallel, RunFiles.AdapterDir, "adapter_model.safetensors"));
