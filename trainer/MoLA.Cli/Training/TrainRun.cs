@@ -114,9 +114,9 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         using var groups = rendezvous is null ? null : ParallelGroups.Join(rendezvous);
         using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model, placement);
         using var trainer = new SftTrainer(model, adapterConfig, batches, options) { Distributed = engine };
-        // Counted from the modules' shapes: under ep > 1 a rank's own tensors hold only its experts.
         using var evalModels = new EvaluationModel(model, expertParallel > 1, writer, () =>
             LlamaCheckpoint.Load(baseDir, new LlamaLoadOptions { Device = device, FreezeBaseWeights = true }), adapterConfig);
+        // Counted from the modules' shapes: under ep > 1 a rank's own tensors hold only its experts.
         var trainable = trainer.Modules.Sum(m => m.Linear.RouterWeight.NumEl + (long)m.Linear.NumExperts * m.Linear.Rank * (m.Linear.InFeatures + m.Linear.OutFeatures));
         var name = s.Name ?? Path.GetFileName(run.Path.TrimEnd(Path.DirectorySeparatorChar));
         var allocationSummary = Summary(s, allocation);
