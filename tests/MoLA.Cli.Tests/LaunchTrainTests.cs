@@ -4,7 +4,7 @@ using MoLA.Training.Runs;
 
 namespace MoLA.Cli.Tests;
 
-/// <summary>`mola launch --nproc 2 -- train ...`: two data-parallel ranks equal one process on the same global batch.</summary>
+/// <summary>`mola launch --nproc 2 [--dp 1 --ep 2] -- train ...`: two data- or expert-parallel ranks equal one process on the same global batch.</summary>
 public sealed class LaunchTrainTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("mola-launch-train-").FullName;
@@ -14,50 +14,72 @@ public sealed class LaunchTrainTests : IDisposable
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
-    private string[] Train(string outDir) =>
+    private static readonly string[] NoEval = ["--eval-data", "none"];
+
+    private static string[] Train(string outDir, string lr, string[] eval) =>
     [
         "train", "--base-model", TinyCheckpoint.Path, "--out", outDir, "--embedded-train-per-task", "8", "--batch-size", "4",
-        "--cutoff-len", "256", "--prompt-template", "alpaca-short", "--steps", "6", "--eval-data", "none", "--threads", "1",
-        "--peak-gflops", "100", "--dropout", "0", "--lr", "1e-2",
+        "--cutoff-len", "256", "--prompt-template", "alpaca-short", "--steps", "6", "--threads", "1",
+        "--peak-gflops", "100", "--dropout", "0", "--lr", lr, .. eval,
     ];
 
     // Test classes run in parallel: each launch gets its own store port instead of the default 29500.
     private static string Port() => MoLA.TestSupport.LoopbackPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
-    public void TwoDataParallelRanksTrainTheSameAdapterAsOneProcess()
+    public void TwoDataParallelRanksTrainTheSameAdapterAsOneProcess() =>
+        AssertSameRunAsOneProcess(["launch", "--nproc", "2"], "dp2", "1e-2", NoEval);
+
+    /// <summary>
+    /// dp 1 x ep 2: each rank holds half of every module's experts; rank 0 gathers them into the same adapter. A lower
+    /// learning rate than the DP test: the experts' sums run in another order, and AdamW turns float32 rounding in
+    /// near-zero gradients into steps of up to lr (measured worst element: 1.2e-5 at lr 1e-2, 1.8e-6 at 3e-3).
+    /// Rank 0 also evaluates mid-run and at the end on an unsharded copy holding the gathered experts.
+    /// </summary>
+    [Fact]
+    public void TwoExpertParallelRanksTrainTheSameAdapterAsOneProcess() =>
+        AssertSameRunAsOneProcess(["launch", "--nproc", "2", "--dp", "1", "--ep", "2"], "ep2", "3e-3",
+            ["--eval-data", "embedded", "--embedded-test-per-task", "2", "--eval-every", "3", "--eval-format", "multiple-choice"]);
+
+    private void AssertSameRunAsOneProcess(string[] launch, string name, string lr, string[] eval)
     {
         var single = Path.Combine(_root, "single");
-        var one = Cli.InProcess(Train(single));
+        var one = Cli.InProcess(Train(single, lr, eval));
         Assert.True(one.ExitCode == 0, one.ToString());
-        var dp = Path.Combine(_root, "dp2");
-        var two = Cli.ChildProcess(new Dictionary<string, string>(), ["launch", "--nproc", "2", "--master-port", Port(), "--", .. Train(dp)]);
+        var parallel = Path.Combine(_root, name);
+        var two = Cli.ChildProcess(new Dictionary<string, string>(), [.. launch, "--master-port", Port(), "--", .. Train(parallel, lr, eval)]);
         Assert.True(two.ExitCode == 0, two.ToString());
 
         var a = new RunDirectory(single).ReadSteps();
-        var b = new RunDirectory(dp).ReadSteps();
+        var b = new RunDirectory(parallel).ReadSteps();
         Assert.Equal(a.Select(x => x.Step), b.Select(x => x.Step));
         for (var i = 0; i < a.Count; i++)
         {
             Assert.Equal(a[i].Tokens, b[i].Tokens); // the step's tokens summed over both ranks
             Assert.Equal(a[i].Loss, b[i].Loss, 5);
         }
+        Assert.Equal(new RunDirectory(single).ReadManifest().TrainableParameters, new RunDirectory(parallel).ReadManifest().TrainableParameters);
+        if (eval != NoEval)
+        {
+            var evalA = new RunDirectory(single).ReadEvaluation()!.Rows;
+            var evalB = new RunDirectory(parallel).ReadEvaluation()!.Rows;
+            Assert.Equal(evalA.Select(r => (r.Task, r.Format, r.Correct, r.Total)), evalB.Select(r => (r.Task, r.Format, r.Correct, r.Total)));
+            Assert.Contains(evalB, r => r.Task == "all" && r.Total == 10);
+            Assert.Contains("eval at step 3", two.Stdout + two.Stderr);
+        }
         using var scope = torch.NewDisposeScope();
         var expected = SafetensorsIO.Load(Path.Combine(single, RunFiles.AdapterDir, "adapter_model.safetensors"));
-        var actual = SafetensorsIO.Load(Path.Combine(dp, RunFiles.AdapterDir, "adapter_model.safetensors"));
+        var actual = SafetensorsIO.Load(Path.Combine(parallel, RunFiles.AdapterDir, "adapter_model.safetensors"));
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        foreach (var (name, t) in expected)
+        var worst = ("", 0.0);
+        foreach (var (tensor, t) in expected)
         {
-            var diff = t.sub(actual[name]).abs().max().item();
-            Assert.True(diff < 1e-5, $"{name}: max difference {diff}");
+            Assert.Equal(t.Shape, actual[tensor].Shape);
+            var diff = t.sub(actual[tensor]).abs().max().item();
+            if (diff >= worst.Item2) worst = (tensor, diff);
         }
-    }
-
-    [Fact]
-    public void ExpertParallelTrainingIsRefusedWithAReason()
-    {
-        var run = Cli.ChildProcess(new Dictionary<string, string>(), ["launch", "--nproc", "2", "--dp", "1", "--ep", "2", "--master-port", Port(), "--", .. Train(Path.Combine(_root, "ep"))]);
-        Assert.NotEqual(0, run.ExitCode);
-        Assert.Contains("data-parallel only", run.Stdout + run.Stderr);
+        Assert.True(worst.Item2 < 1e-5, $"{worst.Item1}: max difference {worst.Item2}");
+        // The adapter moved (B starts at 0): the comparison is not between two untrained adapters.
+        Assert.True(expected.Where(t => t.Key.Contains("lora_B", StringComparison.Ordinal)).Max(t => t.Value.abs().max().item()) > 1e-3);
     }
 }

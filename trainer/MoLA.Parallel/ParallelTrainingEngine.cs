@@ -29,6 +29,8 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
 {
     private readonly ParallelGroups _groups;
     private readonly HashSet<Tensor> _expertParams = new(ReferenceEqualityComparer.Instance);
+    // Expert-sharded tensors (EP > 1 only): how each is split over the EP group, for checkpoints.
+    private readonly Dictionary<Tensor, ExpertShardLayout> _layouts = new(ReferenceEqualityComparer.Instance);
     private readonly long _bucketBytes;
     private GradientBuckets? _replicated;
     private GradientBuckets? _experts;
@@ -59,15 +61,42 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
     }
     public int GradientBucketCount => (_replicated?.Count ?? 0) + (_experts?.Count ?? 0);
 
+    /// <summary>World rank 0 writes checkpoints and adapters; under EP > 1 it first gathers the experts (<see cref="GatherForWrite"/>).</summary>
+    public bool WritesCheckpoints => _groups.Rank == 0;
+
     /// <summary>
-    /// Rank 0 writes. Under EP > 1 no rank holds all experts and gathering them is not built yet, so a due
-    /// checkpoint fails on every rank with a message saying so rather than writing a partial adapter.
+    /// Replicated tensors: an alias on rank 0. Expert shards (a module's A or B, or their AdamW moments): gathered
+    /// to EP rank 0 of EP group 0, which is world rank 0, by <see cref="ExpertGather.ToFirstRank"/>. The other EP
+    /// groups hold copies of the same experts (their EDP replicas), so they skip the gather.
     /// </summary>
-    public bool WritesCheckpoints => _groups.Topology.ExpertParallel == 1
-        ? _groups.Rank == 0
-        : throw new NotSupportedException(
-            $"checkpoints under expert parallelism (ep = {_groups.Topology.ExpertParallel}) are not supported yet: no rank holds every expert; " +
-            "train with ep = 1 (data parallel) to checkpoint, or set CheckpointEvery = 0");
+    public Tensor? GatherForWrite(Tensor parameter, Tensor local)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        ArgumentNullException.ThrowIfNull(local);
+        if (!_layouts.TryGetValue(parameter, out var layout))
+        {
+            if (!WritesCheckpoints) return null;
+            using var _ = torch.no_grad();
+            return local.detach();
+        }
+        if (_groups.Topology.EpGroupOf(_groups.Rank) != 0) return null;
+        var whole = ExpertGather.ToFirstRank(_groups.ExpertParallel, local, layout);
+        if (WritesCheckpoints) return whole;
+        whole?.Dispose();
+        return null;
+    }
+
+    /// <summary>This EP rank's experts of a whole saved expert tensor; replicated tensors whole (every rank reads the full checkpoint).</summary>
+    public Tensor LocalPart(Tensor parameter, Tensor full)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        ArgumentNullException.ThrowIfNull(full);
+        if (_layouts.TryGetValue(parameter, out var layout))
+            return ExpertGather.LocalPart(full, layout, _groups.EpRank, parameter.Shape);
+        if (!full.Shape.SequenceEqual(parameter.Shape))
+            throw new ArgumentException($"has shape [{string.Join(", ", full.Shape)}], expected [{string.Join(", ", parameter.Shape)}]");
+        return full.alias();
+    }
 
     /// <summary>
     /// Prepares <paramref name="model"/> (adapters attached on every rank from the same seed): under EP > 1
@@ -87,10 +116,11 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
             throw new ParallelConfigException("placement", $"{placement.Source} is for ep = {placement.ExpertParallel}, the job has ep = {ep}");
         ExpertParallelDispatcher? dispatcher = null;
         IReadOnlyDictionary<(int, LlamaProjection), MoeLoraLinear> adapters;
+        placement ??= ExpertPlacement.Contiguous(ep);
         if (ep > 1 || alwaysDispatch)
         {
             dispatcher = new ExpertParallelDispatcher(groups.ExpertParallel, groups.Device);
-            adapters = ExpertSharding.Apply(model, placement ?? ExpertPlacement.Contiguous(ep), groups.EpRank, dispatcher);
+            adapters = ExpertSharding.Apply(model, placement, groups.EpRank, dispatcher);
         }
         else
         {
@@ -98,7 +128,7 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
         }
         var engine = new ParallelTrainingEngine(groups, dispatcher, bucketBytes);
         using (torch.no_grad())
-            foreach (var (_, a) in adapters.OrderBy(a => a.Key.Item1).ThenBy(a => a.Key.Item2))
+            foreach (var ((layer, _), a) in adapters.OrderBy(a => a.Key.Item1).ThenBy(a => a.Key.Item2))
             {
                 groups.World.Broadcast(a.RouterWeight, 0);
                 var expertGroup = ep > 1 ? groups.ExpertDataParallel : (ICollectives)groups.World;
@@ -108,6 +138,9 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
                 {
                     engine._expertParams.Add(a.LoraA);
                     engine._expertParams.Add(a.LoraB);
+                    var ranges = placement.RangesFor(layer, a.NumExperts, a.Name);
+                    engine._layouts[a.LoraA] = new ExpertShardLayout(0, a.Rank, ranges, a.Name + ".lora_A");
+                    engine._layouts[a.LoraB] = new ExpertShardLayout(1, a.Rank, ranges, a.Name + ".lora_B");
                 }
             }
         return engine;

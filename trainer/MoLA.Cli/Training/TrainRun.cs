@@ -47,14 +47,14 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         torch.set_num_threads(s.Threads);
         var device = s.Device == "cuda" ? RequireCuda() : Device.CPU;
 
-        // Under `mola launch` (or RANK/WORLD_SIZE/MASTER_* from Kubernetes) this process is one data-parallel rank:
-        // every rank trains on its slice of each global micro-batch; rank 0 alone writes the run directory.
+        // Under `mola launch` (or RANK/WORLD_SIZE/MASTER_* from Kubernetes) this process is one rank of a dp x ep job:
+        // every rank trains on its slice of each global micro-batch; under ep > 1 each holds a shard of every module's
+        // experts. Rank 0 alone writes the run directory (checkpoints and the adapter gather the experts to it first).
         var rendezvous = RendezvousInfo.IsPresent() ? RendezvousInfo.FromEnvironment() : null;
         var rank = rendezvous?.Rank ?? 0;
         var world = rendezvous?.Topology.WorldSize ?? 1;
-        if (rendezvous is { Topology.ExpertParallel: > 1 })
-            throw new SettingException("launch: mola train runs data-parallel only (ep = 1); expert-parallel training lives in the engine " +
-                "(bench parallel) but its checkpoints and adapters need the experts gathered to rank 0, which is not built yet");
+        var expertParallel = rendezvous?.Topology.ExpertParallel ?? 1;
+        var placement = rendezvous?.PlacementFile is { } placementFile ? ExpertPlacement.Load(placementFile, expertParallel) : null;
         if (s.MicroBatchSize % world != 0)
             throw new SettingException($"micro-batch-size: {s.MicroBatchSize} must be divisible by the {world} data-parallel ranks");
         if (world > 1 && s.ActivationCheckpointing)
@@ -113,9 +113,12 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             OutputDir = run.Path,
         };
         using var groups = rendezvous is null ? null : ParallelGroups.Join(rendezvous, modelDevice: model.Device);
-        using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model);
+        using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model, placement);
         using var trainer = new SftTrainer(model, adapterConfig, batches, options) { Distributed = engine };
-        var trainable = trainer.Parameters.Sum(p => p.Tensor.NumEl);
+        using var evalModels = new EvaluationModel(model, expertParallel > 1, writer, () =>
+            LlamaCheckpoint.Load(baseDir, new LlamaLoadOptions { Device = device, FreezeBaseWeights = true }), adapterConfig);
+        // Counted from the modules' shapes: under ep > 1 a rank's own tensors hold only its experts.
+        var trainable = trainer.Modules.Sum(m => m.Linear.RouterWeight.NumEl + (long)m.Linear.NumExperts * m.Linear.Rank * (m.Linear.InFeatures + m.Linear.OutFeatures));
         var name = s.Name ?? Path.GetFileName(run.Path.TrimEnd(Path.DirectorySeparatorChar));
         var allocationSummary = Summary(s, allocation);
 
@@ -172,34 +175,37 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             var stop = s.EvalEvery > 0 ? Math.Min(totalSteps, (trainer.Step / s.EvalEvery + 1) * s.EvalEvery) : totalSteps;
             trainer.Train(stop, cancel);
             if (writer) WriteExpertLoad(run, trainer, previousLoad);
-            if (writer && s.EvalEvery > 0 && trainer.Step == stop && stop < totalSteps && !cancel.IsCancellationRequested && data.Eval.Count > 0)
+            // Decided alike on every rank (no rank test): under ep > 1 the evaluation model needs every rank's experts.
+            if (s.EvalEvery > 0 && trainer.Step == stop && stop < totalSteps && !cancel.IsCancellationRequested && data.Eval.Count > 0
+                && evalModels.For(trainer) is { } evalModel)
             {
-                var interim = evaluator.Evaluate(model, tokenizer, data.Eval, s);
+                var interim = evaluator.Evaluate(evalModel, tokenizer, data.Eval, s);
                 progress.Message($"eval at step {trainer.Step}: " + string.Join("  ", interim.Rows.Where(r => r.Task == "all")
                     .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Format} {r.Accuracy:P1} [{r.CiLow:P1}, {r.CiHigh:P1}]"))));
             }
         }
         progress.EndLine();
 
+        // Checkpoints and the adapter: every rank takes part (experts are gathered), rank 0 writes.
         string? checkpointPath = null;
         var interrupted = trainer.Step < totalSteps;
-        if (interrupted && writer)
+        if (interrupted)
         {
             checkpointPath = trainer.SaveCheckpoint();
-            progress.Message($"interrupted at step {trainer.Step}/{totalSteps}: checkpoint written to {checkpointPath}; continue with --resume");
+            if (writer) progress.Message($"interrupted at step {trainer.Step}/{totalSteps}: checkpoint written to {checkpointPath}; continue with --resume");
         }
-        else if (writer && !interrupted && s.CheckpointEvery > 0 && trainer.Step % s.CheckpointEvery != 0)
+        else if (s.CheckpointEvery > 0 && trainer.Step % s.CheckpointEvery != 0)
         {
             checkpointPath = trainer.SaveCheckpoint();
         }
 
         EvaluationSummary? evaluation = null;
-        if (!interrupted && writer)
+        if (!interrupted)
         {
-            WriteAdapterAtomically(model, adapterConfig, run.AdapterPath);
-            if (data.Eval.Count > 0)
+            WriteAdapterAtomically(trainer, run.AdapterPath);
+            if (data.Eval.Count > 0 && evalModels.For(trainer) is { } evalModel)
             {
-                evaluation = evaluator.Evaluate(model, tokenizer, data.Eval, s);
+                evaluation = evaluator.Evaluate(evalModel, tokenizer, data.Eval, s);
                 run.WriteEvaluation(evaluation);
             }
         }
@@ -275,12 +281,13 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
     }
 
     // The adapter goes to a sibling temp directory first, so adapter/ is either the previous one or the complete new one.
-    private static void WriteAdapterAtomically(LlamaModel model, MoeLoraAdapterConfig config, string directory)
+    // Every rank calls this (the experts are gathered); only the writing rank writes.
+    private static void WriteAdapterAtomically(SftTrainer trainer, string directory)
     {
         var tmp = directory + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
-            MoeLoraAdapter.Save(model, config, tmp);
+            if (!trainer.SaveAdapter(tmp)) return;
             if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
             Directory.Move(tmp, directory);
         }

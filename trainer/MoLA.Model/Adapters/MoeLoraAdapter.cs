@@ -63,19 +63,34 @@ public static class MoeLoraAdapter
     {
         var adapters = Attached(model);
         if (adapters.Count == 0) throw new AdapterException("the model has no MoE-LoRA adapters to save");
-        Directory.CreateDirectory(directory);
+        if (adapters.Values.FirstOrDefault(a => !a.HoldsAllExperts) is { } shard)
+            throw new AdapterException($"MoE-LoRA module '{shard.Name}' holds only experts {shard.LocalExperts} of {shard.NumExperts} (expert parallel): " +
+                "gather the experts first (SftTrainer.SaveAdapter) and save the gathered tensors");
         var tensors = new List<KeyValuePair<string, Tensor>>();
         try
         {
             foreach (var ((l, p), adapter) in adapters.OrderBy(a => a.Key.Layer).ThenBy(a => a.Key.Projection))
                 tensors.AddRange(adapter.AdapterTensors(Prefix(l, p)));
-            SafetensorsIO.Save(Path.Combine(directory, WeightsFileName), tensors,
-                new Dictionary<string, string> { ["format"] = "pt", ["mola_layers"] = config.Allocation.Layers.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            Save(tensors, config, directory);
         }
         finally
         {
             foreach (var (_, t) in tensors) t.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Writes already named adapter tensors (every module's router and all its experts, names as
+    /// <see cref="MoeLoraLinear.AdapterTensors"/> gives them) and adapter_config.json into <paramref name="directory"/>.
+    /// </summary>
+    public static void Save(IReadOnlyList<KeyValuePair<string, Tensor>> tensors, MoeLoraAdapterConfig config, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        ArgumentNullException.ThrowIfNull(config);
+        if (tensors.Count == 0) throw new AdapterException("no adapter tensors to save");
+        Directory.CreateDirectory(directory);
+        SafetensorsIO.Save(Path.Combine(directory, WeightsFileName), tensors,
+            new Dictionary<string, string> { ["format"] = "pt", ["mola_layers"] = config.Allocation.Layers.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), config.ToJson());
     }
 

@@ -202,17 +202,33 @@ public sealed class MoeLoraLinear : Module<Tensor, Tensor>
     /// [r, in], <c>{prefix}.lora_B_{e}.weight</c> [out, r] for the local experts and
     /// <c>{prefix}.router.router.weight</c> [N, in]. Dispose the returned views when done.
     /// </summary>
-    public List<KeyValuePair<string, Tensor>> AdapterTensors(string prefix)
+    public List<KeyValuePair<string, Tensor>> AdapterTensors(string prefix) =>
+        NamedAdapterTensors(prefix, RouterWeight, LoraA, LoraB, Rank, LocalExperts.First);
+
+    /// <summary>
+    /// <see cref="AdapterTensors"/> for stacks held outside a module (e.g. experts gathered from expert-parallel
+    /// ranks): <paramref name="loraA"/> [n*r, in] and <paramref name="loraB"/> [out, n*r] hold experts
+    /// <paramref name="firstExpert"/> .. firstExpert + n - 1. Returns views; dispose them when done.
+    /// </summary>
+    public static List<KeyValuePair<string, Tensor>> NamedAdapterTensors(string prefix, Tensor router, Tensor loraA, Tensor loraB, int rank, int firstExpert)
     {
+        ArgumentNullException.ThrowIfNull(router);
+        ArgumentNullException.ThrowIfNull(loraA);
+        ArgumentNullException.ThrowIfNull(loraB);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rank, 1);
+        var rows = loraA.size(0);
+        if (rows % rank != 0 || loraB.size(1) != rows)
+            throw new ArgumentException($"'{prefix}': lora_A [{string.Join(", ", loraA.Shape)}] and lora_B [{string.Join(", ", loraB.Shape)}] are not stacks of rank-{rank} experts");
         var p = string.IsNullOrEmpty(prefix) ? "" : prefix + ".";
-        var result = new List<KeyValuePair<string, Tensor>>(2 * LocalExperts.Count + 1);
-        for (var e = LocalExperts.First; e < LocalExperts.End; e++)
+        var count = (int)(rows / rank);
+        var result = new List<KeyValuePair<string, Tensor>>(2 * count + 1);
+        for (var i = 0; i < count; i++)
         {
-            var (a, b) = ExpertTensors(e);
-            result.Add(new($"{p}lora_A_{e}.weight", a));
-            result.Add(new($"{p}lora_B_{e}.weight", b));
+            var e = firstExpert + i;
+            result.Add(new($"{p}lora_A_{e}.weight", loraA.narrow(0, (long)i * rank, rank)));
+            result.Add(new($"{p}lora_B_{e}.weight", loraB.narrow(1, (long)i * rank, rank)));
         }
-        result.Add(new($"{p}router.router.weight", RouterWeight.alias()));
+        result.Add(new($"{p}router.router.weight", router.alias()));
         return result;
     }
 

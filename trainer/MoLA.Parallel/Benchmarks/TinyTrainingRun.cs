@@ -85,7 +85,7 @@ public static class TinyTrainingRun
         if (o.Resume) trainer.Resume();
         var watch = Stopwatch.StartNew();
         onStep?.Invoke(trainer.Step);
-        // Train() steps and checkpoints (rank 0 only); the progress callback runs after each step.
+        // Train() steps and checkpoints (every rank gathers, rank 0 writes); the progress callback runs after each step.
         trainer.Progress = new Callback(report =>
         {
             losses.Add(report.Loss);

@@ -9,8 +9,23 @@ namespace MoLA.Training.Trainer;
 /// </summary>
 public interface IDistributedTrainerHooks
 {
-    /// <summary>Whether this rank writes checkpoints (rank 0 only; every rank resumes from them).</summary>
+    /// <summary>Whether this rank writes checkpoints and the adapter (rank 0 only; every rank resumes from them).</summary>
     bool WritesCheckpoints { get; }
+
+    /// <summary>
+    /// The whole of <paramref name="local"/>, a tensor laid out like the trainable <paramref name="parameter"/> (the
+    /// parameter itself or one of its optimizer moments), on the rank that writes; null on the others. The caller
+    /// owns (disposes) the result. May run a collective (expert shards are gathered): every rank calls it for the
+    /// same tensors in the same order.
+    /// </summary>
+    Tensor? GatherForWrite(Tensor parameter, Tensor local);
+
+    /// <summary>
+    /// This rank's part of <paramref name="full"/>, a saved tensor laid out like the whole <paramref name="parameter"/>
+    /// (a view owned by the caller; an alias of <paramref name="full"/> when the parameter is not sharded). Throws
+    /// <see cref="ArgumentException"/> when <paramref name="full"/>'s shape is not the whole parameter's.
+    /// </summary>
+    Tensor LocalPart(Tensor parameter, Tensor full);
 
     /// <summary>The step's labelled tokens over all ranks: each rank divides its loss sum by it, so gradients add up.</summary>
     long SumTokens(long localTokens);

@@ -60,6 +60,7 @@ public sealed class SftTrainer : IDisposable
     private readonly long[][] _expertTokens;
     private readonly MoeLossOptions? _auxOptions;
     private readonly LinearWarmupDecay _schedule;
+    private readonly IReadOnlyList<string> _prefixes;
 
     public TrainerOptions Options { get; }
     public IReadOnlyList<TrainableParameter> Parameters { get; }
@@ -99,6 +100,7 @@ public sealed class SftTrainer : IDisposable
         Options = options;
         var ordered = attached.OrderBy(a => a.Key.Layer).ThenBy(a => a.Key.Projection).ToList();
         Modules = ordered.Select(a => new TrainedModule(a.Key.Layer, LlamaModel.ProjectionName(a.Key.Projection), a.Value)).ToList();
+        _prefixes = ordered.Select(a => MoeLoraAdapter.Prefix(a.Key.Layer, a.Key.Projection)).ToList();
         _expertTokens = Modules.Select(m => new long[m.Linear.NumExperts]).ToArray();
         _layers = ordered.GroupBy(a => a.Key.Layer).Select(g => (IReadOnlyList<MoeLoraLinear>)g.Select(a => a.Value).ToList()).ToList();
         Parameters = parameters ?? ordered.SelectMany(a =>
@@ -140,7 +142,8 @@ public sealed class SftTrainer : IDisposable
         while (Step < stop && !cancellation.IsCancellationRequested)
         {
             reports.Add(TrainStep());
-            if (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0 && (Distributed?.WritesCheckpoints ?? true)) SaveCheckpoint();
+            // Every rank takes part (expert shards are gathered); only the writing rank writes.
+            if (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0) SaveCheckpoint();
         }
         return reports;
     }
@@ -300,14 +303,91 @@ public sealed class SftTrainer : IDisposable
         return n;
     }
 
-    /// <summary>Writes checkpoint-{Step}/ into <see cref="TrainerOptions.OutputDir"/> (atomically) and prunes old ones.</summary>
-    public string SaveCheckpoint()
+    /// <summary>
+    /// Writes checkpoint-{Step}/ into <see cref="TrainerOptions.OutputDir"/> (atomically) and prunes old ones. With a
+    /// distributed engine every rank must call it (expert shards are gathered); the writing rank returns the path,
+    /// the others null.
+    /// </summary>
+    public string? SaveCheckpoint()
     {
         var dir = Options.OutputDir ?? throw new InvalidOperationException("TrainerOptions.OutputDir is not set");
-        var path = TrainerCheckpoint.Write(dir, Step, _model, _adapterConfig, Optimizer, Parameters,
-            new TrainerState(Step, DataPosition, Optimizer.StepCount, Options.Seed, Options.TrajectoryHash(), Parameters.Select(p => p.Name).ToList()));
-        if (Options.KeepLastCheckpoints > 0) TrainerCheckpoint.Prune(dir, Options.KeepLastCheckpoints);
-        return path;
+        var adapter = GatherAdapterTensors();
+        var moments = new List<(Tensor ExpAvg, Tensor ExpAvgSq)>();
+        try
+        {
+            for (var i = 0; i < Parameters.Count; i++)
+            {
+                var avg = Gather(Parameters[i].Tensor, Optimizer.States[i].ExpAvg);
+                var sq = Gather(Parameters[i].Tensor, Optimizer.States[i].ExpAvgSq);
+                if (avg is not null && sq is not null) moments.Add((avg, sq));
+                else if (adapter is not null) throw new InvalidOperationException($"the engine gathered no optimizer state for '{Parameters[i].Name}' on the writing rank");
+                else { avg?.Dispose(); sq?.Dispose(); }
+            }
+            if (adapter is null) return null;
+            var path = TrainerCheckpoint.Write(dir, Step, adapter, _adapterConfig, moments,
+                new TrainerState(Step, DataPosition, Optimizer.StepCount, Options.Seed, Options.TrajectoryHash(), Parameters.Select(p => p.Name).ToList()));
+            if (Options.KeepLastCheckpoints > 0) TrainerCheckpoint.Prune(dir, Options.KeepLastCheckpoints);
+            return path;
+        }
+        finally
+        {
+            if (adapter is not null) foreach (var (_, t) in adapter) t.Dispose();
+            foreach (var (a, b) in moments) { a.Dispose(); b.Dispose(); }
+        }
+    }
+
+    /// <summary>
+    /// Writes the adapter (adapter_model.safetensors, adapter_config.json) into <paramref name="directory"/>, the same
+    /// files for any number of ranks. With a distributed engine every rank must call it; only the writing rank writes
+    /// (returns true).
+    /// </summary>
+    public bool SaveAdapter(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var adapter = GatherAdapterTensors();
+        if (adapter is null) return false;
+        try
+        {
+            MoeLoraAdapter.Save(adapter, _adapterConfig, directory);
+            return true;
+        }
+        finally
+        {
+            foreach (var (_, t) in adapter) t.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Every module's router and all its experts under the reference names, whole (expert shards gathered), on the
+    /// writing rank; null on the others. The caller disposes the tensors. Collective with a distributed engine.
+    /// </summary>
+    public List<KeyValuePair<string, Tensor>>? GatherAdapterTensors()
+    {
+        var writes = Distributed?.WritesCheckpoints ?? true;
+        var result = new List<KeyValuePair<string, Tensor>>();
+        for (var m = 0; m < Modules.Count; m++)
+        {
+            var linear = Modules[m].Linear;
+            using var router = Gather(linear.RouterWeight, linear.RouterWeight);
+            using var a = Gather(linear.LoraA, linear.LoraA);
+            using var b = Gather(linear.LoraB, linear.LoraB);
+            if (router is null || a is null || b is null)
+            {
+                if (!writes) continue;
+                foreach (var (_, t) in result) t.Dispose();
+                throw new InvalidOperationException($"the engine gathered no tensors for '{_prefixes[m]}' on the writing rank");
+            }
+            // Views keep the gathered storage alive after these handles are disposed.
+            result.AddRange(MoeLoraLinear.NamedAdapterTensors(_prefixes[m], router, a, b, linear.Rank, 0));
+        }
+        return writes ? result : null;
+    }
+
+    private Tensor? Gather(Tensor parameter, Tensor local)
+    {
+        if (Distributed is not null) return Distributed.GatherForWrite(parameter, local);
+        using var _ = torch.no_grad();
+        return local.detach();
     }
 
     /// <summary>
@@ -335,7 +415,8 @@ public sealed class SftTrainer : IDisposable
         if (state.Step > Options.TotalSteps)
             throw new TrainerException($"{checkpoint}: step {state.Step} is beyond TotalSteps={Options.TotalSteps}");
         TrainerCheckpoint.LoadAdapter(checkpoint, _model);
-        TrainerCheckpoint.LoadOptimizer(checkpoint, Optimizer, Parameters);
+        TrainerCheckpoint.LoadOptimizer(checkpoint, Optimizer, Parameters,
+            Distributed is null ? null : (i, full) => Distributed.LocalPart(Parameters[i].Tensor, full));
         Optimizer.StepCount = state.OptimizerStepCount;
         Step = state.Step;
         DataPosition = state.DataPosition;

@@ -23,27 +23,33 @@ public static class TrainerCheckpoint
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public static string Write(string outputDir, int step, LlamaModel model, MoeLoraAdapterConfig config, AdamW optimizer,
-        IReadOnlyList<TrainableParameter> parameters, TrainerState state)
+    /// <param name="adapterTensors">Every module's router and experts under their reference names, whole (gathered when sharded).</param>
+    /// <param name="moments">AdamW's moments per trainable parameter in <see cref="TrainerState.ParameterNames"/> order, whole.</param>
+    public static string Write(string outputDir, int step, IReadOnlyList<KeyValuePair<string, Tensor>> adapterTensors, MoeLoraAdapterConfig config,
+        IReadOnlyList<(Tensor ExpAvg, Tensor ExpAvgSq)> moments, TrainerState state)
     {
+        ArgumentNullException.ThrowIfNull(moments);
+        ArgumentNullException.ThrowIfNull(state);
+        if (moments.Count != state.ParameterNames.Count)
+            throw new ArgumentException($"{moments.Count} optimizer states for {state.ParameterNames.Count} parameters", nameof(moments));
         Directory.CreateDirectory(outputDir);
         var final = Path.Combine(outputDir, SftTrainer.CheckpointPrefix + step.ToString(CultureInfo.InvariantCulture));
         var tmp = Path.Combine(outputDir, $".tmp-{SftTrainer.CheckpointPrefix}{step}-{Guid.NewGuid():N}");
         try
         {
             Directory.CreateDirectory(tmp);
-            MoeLoraAdapter.Save(model, config, tmp);
+            MoeLoraAdapter.Save(adapterTensors, config, tmp);
             var metadata = new Dictionary<string, string>
             {
                 ["format"] = "pt",
-                ["step_count"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture),
+                ["step_count"] = state.OptimizerStepCount.ToString(CultureInfo.InvariantCulture),
             };
             var tensors = new List<KeyValuePair<string, Tensor>>();
-            for (var i = 0; i < optimizer.States.Count; i++)
+            for (var i = 0; i < moments.Count; i++)
             {
-                metadata[$"param.{i}"] = parameters[i].Name;
-                tensors.Add(new($"state.{i}.exp_avg", optimizer.States[i].ExpAvg));
-                tensors.Add(new($"state.{i}.exp_avg_sq", optimizer.States[i].ExpAvgSq));
+                metadata[$"param.{i}"] = state.ParameterNames[i];
+                tensors.Add(new($"state.{i}.exp_avg", moments[i].ExpAvg));
+                tensors.Add(new($"state.{i}.exp_avg_sq", moments[i].ExpAvgSq));
             }
             SafetensorsIO.Save(Path.Combine(tmp, SftTrainer.OptimizerFileName), tensors, metadata);
             File.WriteAllText(Path.Combine(tmp, SftTrainer.StateFileName), JsonSerializer.Serialize(state, Json));
@@ -101,7 +107,10 @@ public static class TrainerCheckpoint
         catch (JsonException e) { throw new TrainerException($"{path}: not a valid trainer state: {e.Message}", e); }
     }
 
-    /// <summary>Copies the checkpoint's adapter tensors into the adapters already attached to <paramref name="model"/>.</summary>
+    /// <summary>
+    /// Copies the checkpoint's adapter tensors into the adapters already attached to <paramref name="model"/>; a module
+    /// holding a shard of its experts (expert parallel) takes its router and its own experts from the whole file.
+    /// </summary>
     public static void LoadAdapter(string checkpoint, LlamaModel model)
     {
         var weights = Path.Combine(checkpoint, MoeLoraAdapter.WeightsFileName);
@@ -120,10 +129,13 @@ public static class TrainerCheckpoint
         }
     }
 
-    public static void LoadOptimizer(string checkpoint, AdamW optimizer, IReadOnlyList<TrainableParameter> parameters)
+    /// <param name="localPart">Parameter index and saved (whole) moment to the part this rank holds (expert parallel); null: the whole.</param>
+    public static void LoadOptimizer(string checkpoint, AdamW optimizer, IReadOnlyList<TrainableParameter> parameters,
+        Func<int, Tensor, Tensor>? localPart = null)
     {
         var path = Path.Combine(checkpoint, SftTrainer.OptimizerFileName);
         var tensors = SafetensorsIO.Load(path);
+        var parts = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
             var errors = new List<string>();
@@ -131,8 +143,20 @@ public static class TrainerCheckpoint
                 foreach (var (suffix, target) in new[] { ("exp_avg", optimizer.States[i].ExpAvg), ("exp_avg_sq", optimizer.States[i].ExpAvgSq) })
                 {
                     var name = $"state.{i}.{suffix}";
-                    if (!tensors.TryGetValue(name, out var value)) errors.Add($"missing '{name}' ({parameters[i].Name})");
-                    else if (!value.Shape.SequenceEqual(target.Shape))
+                    if (!tensors.TryGetValue(name, out var value))
+                    {
+                        errors.Add($"missing '{name}' ({parameters[i].Name})");
+                        continue;
+                    }
+                    Tensor part;
+                    try { part = localPart?.Invoke(i, value) ?? value.alias(); }
+                    catch (ArgumentException e)
+                    {
+                        errors.Add($"'{name}' ({parameters[i].Name}): {e.Message}");
+                        continue;
+                    }
+                    parts[name] = part;
+                    if (!part.Shape.SequenceEqual(target.Shape))
                         errors.Add($"'{name}' ({parameters[i].Name}) has shape [{string.Join(", ", value.Shape)}], expected [{string.Join(", ", target.Shape)}]");
                 }
             if (tensors.Count != 2 * optimizer.States.Count) errors.Add($"{tensors.Count} tensors, expected {2 * optimizer.States.Count}");
@@ -140,12 +164,13 @@ public static class TrainerCheckpoint
             using var _ = torch.no_grad();
             for (var i = 0; i < optimizer.States.Count; i++)
             {
-                optimizer.States[i].ExpAvg.copy_(tensors[$"state.{i}.exp_avg"]);
-                optimizer.States[i].ExpAvgSq.copy_(tensors[$"state.{i}.exp_avg_sq"]);
+                optimizer.States[i].ExpAvg.copy_(parts[$"state.{i}.exp_avg"]);
+                optimizer.States[i].ExpAvgSq.copy_(parts[$"state.{i}.exp_avg_sq"]);
             }
         }
         finally
         {
+            foreach (var t in parts.Values) t.Dispose();
             foreach (var t in tensors.Values) t.Dispose();
         }
     }
