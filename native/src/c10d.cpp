@@ -15,7 +15,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
 #include <torch/csrc/distributed/c10d/Work.hpp>
-#ifdef USE_C10D_GLOO
+#ifdef MOLA_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
 
@@ -141,7 +141,7 @@ auto store_call(StoreHandle& s, const std::string& what, ms timeout, F&& f) -> d
   }
 }
 
-#ifdef USE_C10D_GLOO
+#ifdef MOLA_C10D_GLOO
 struct PgHandle {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
   std::string group;
@@ -418,7 +418,7 @@ MT_API void mt_store_free(mt_store s) {
 
 // ---- Gloo process group ------------------------------------------------------------
 
-#ifdef USE_C10D_GLOO
+#ifdef MOLA_C10D_GLOO
 
 MT_API mt_pg mt_pg_gloo_create(mt_store s, const char* group, int rank, int size, int64_t timeout_ms,
                                const char* hostname, const char* iface) {
@@ -608,10 +608,10 @@ MT_API void mt_pg_free(mt_pg g) {
   }
 }
 
-#else  // !USE_C10D_GLOO: the same ABI, every call reports that Gloo is missing.
+#else  // !MOLA_C10D_GLOO: the same ABI, every call reports that Gloo is missing.
 
 namespace {
-[[noreturn]] void no_gloo() { throw std::runtime_error("libmola_torch was built without Gloo (USE_C10D_GLOO)"); }
+[[noreturn]] void no_gloo() { throw std::runtime_error("libmola_torch was built without Gloo (no gloo headers at build time)"); }
 }  // namespace
 
 MT_API mt_pg mt_pg_gloo_create(mt_store, const char*, int, int, int64_t, const char*, const char*) {

@@ -13,7 +13,7 @@ namespace MoLA.Parallel.Tests;
 [Collection(SerialCollection.Name)]
 public sealed class NcclGpuTests
 {
-    private const float Sentinel = -7.5f;
+    private const float Sentinel = -7f; // exact in every dtype the tests use (integers included)
     private static readonly Device Cuda = Device.CUDA(0);
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 

@@ -66,7 +66,7 @@ public class ErrorTests
         {
             Assert.True(torch.cuda.device_count() > 0);
             torch.cuda.synchronize();
-            Assert.NotEqual(IntPtr.Zero, torch.cuda.current_stream());
+            _ = torch.cuda.current_stream(); // the legacy default stream is a null handle: it must not throw
         }
         else
         {

@@ -83,7 +83,9 @@ internal static class DoctorCommand
             // After the products: libblas.so.3 is certainly mapped by now.
             var probe = BlasProbe.Inspect();
             blas = new BlasSection(config["BLAS_INFO"], config["LAPACK_INFO"], probe.Kind, probe.OpenBlasPthread, probe.Loaded);
-            if (probe.Warning is not null) warnings.Add(probe.Warning);
+            // A pip torch links MKL statically (BLAS_INFO=mkl): no BLAS library is mapped, and none is needed.
+            var staticMkl = probe.Kind == "unknown" && config["BLAS_INFO"] == "mkl";
+            if (probe.Warning is not null && !staticMkl) warnings.Add(probe.Warning);
         }
         catch (Exception e) when (CliApp.FindNativeLibraryError(e) is { } missing)
         {
