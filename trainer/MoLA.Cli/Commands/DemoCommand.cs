@@ -21,7 +21,7 @@ internal static class DemoCommand
     public static Command Create()
     {
         var outDir = new Option<string?>("--out") { Description = "Directory for the three runs and the report (default: runs/demo-<time>)", HelpName = "DIR" };
-        var steps = new Option<int>("--steps") { Description = "Optimizer steps per run", DefaultValueFactory = _ => 150 };
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps per run", DefaultValueFactory = _ => 120 };
         var quick = new Option<bool>("--quick") { Description = "A few steps and a small eval set (a smoke test of the pipeline, not a comparison)" };
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
