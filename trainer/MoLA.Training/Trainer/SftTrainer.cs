@@ -280,17 +280,31 @@ public sealed class SftTrainer : IDisposable
         return F.cross_entropy(shifted.to(DType.Float32), target, SftTokenizer.IgnoreIndex, F.Reduction.Sum).div(stepTokens);
     }
 
+    // One bincount and one host copy for all modules (expert ids offset per module), instead of one of each per
+    // module: per-module counting cost about 5% of a tiny model's step in host work (bench train-step).
     private void CountExperts(long[][] step)
     {
+        using var scope = torch.NewDisposeScope();
+        var parts = new List<Tensor>(Modules.Count);
+        var offsets = new int[Modules.Count];
+        var total = 0;
         for (var m = 0; m < Modules.Count; m++)
         {
-            if (Modules[m].Linear.LastExpertCounts is not { } counts) continue;
-            for (var e = 0; e < counts.Length; e++)
-            {
-                step[m][e] += counts[e];
-                _expertTokens[m][e] += counts[e];
-            }
+            offsets[m] = total;
+            total += Modules[m].Linear.NumExperts;
+            if (Modules[m].Linear.LastExpertIndices is { } indices)
+                parts.Add(offsets[m] == 0 ? indices.reshape(-1) : indices.reshape(-1).add(torch.tensor(new long[] { offsets[m] }, 1).to(indices.Device)));
         }
+        if (parts.Count == 0) return;
+        var all = torch.cat(parts).bincount(null, total);
+        var host = (all.Device.IsCuda ? all.cpu() : all).ToArray<long>();
+        for (var m = 0; m < Modules.Count; m++)
+            for (var e = 0; e < Modules[m].Linear.NumExperts; e++)
+            {
+                var c = host[offsets[m] + e];
+                step[m][e] += c;
+                _expertTokens[m][e] += c;
+            }
     }
 
     /// <summary>Labelled positions of labels[:, 1:] (those the shifted loss counts).</summary>
