@@ -5,7 +5,7 @@ using MoLA.Torch;
 namespace MoLA.Cli.Benchmarks;
 
 public sealed record AlphaBenchRow(string Shape, double GramSeconds, double SvdSeconds, double Speedup, double GramAlpha, double SvdAlpha, double AlphaDifference);
-public sealed record AlphaBenchReport(string TorchVersion, int Threads, int Repeats, IReadOnlyList<AlphaBenchRow> Rows, double TargetSpeedupMin, double TargetAlphaDifferenceMax);
+public sealed record AlphaBenchReport(string TorchVersion, string Device, int Threads, int Repeats, IReadOnlyList<AlphaBenchRow> Rows, double TargetSpeedupMin, double TargetAlphaDifferenceMax);
 
 /// <summary>
 /// Times PL_Alpha_Hill of one weight matrix by the two ESD routes, side by side on the same matrix:
@@ -16,7 +16,7 @@ public static class AlphaBenchmark
 {
     public static readonly (long Out, long In)[] Shapes = [(4096, 4096), (4096, 14336)];
 
-    public static AlphaBenchReport Run(int threads, int repeats, bool quick, Action<string>? progress = null)
+    public static AlphaBenchReport Run(int threads, int repeats, bool quick, Action<string>? progress = null, Device? device = null)
     {
         torch.set_num_threads(threads);
         var rows = new List<AlphaBenchRow>();
@@ -25,7 +25,7 @@ public static class AlphaBenchmark
             using var scope = torch.NewDisposeScope();
             torch.manual_seed(17);
             // Gaussian times a power-law column scaling: a spectrum with a heavy tail, as trained weights have.
-            var w = torch.randn([rowsOut, colsIn]).mul(torch.arange(1, colsIn + 1, 1, DType.Float32).pow(-0.35));
+            var w = torch.randn([rowsOut, colsIn]).mul(torch.arange(1, colsIn + 1, 1, DType.Float32).pow(-0.35)).to(device ?? Device.CPU);
             var gram = new List<double>();
             var svd = new List<double>();
             double gramAlpha = 0, svdAlpha = 0;
@@ -46,7 +46,7 @@ public static class AlphaBenchmark
             var s = Median(svd);
             rows.Add(new AlphaBenchRow($"{rowsOut}x{colsIn}", g, s, s / g, gramAlpha, svdAlpha, Math.Abs(gramAlpha - svdAlpha)));
         }
-        return new AlphaBenchReport(torch.version, torch.get_num_threads(), repeats, rows, 3.0, 1e-4);
+        return new AlphaBenchReport(torch.version, (device ?? Device.CPU).IsCuda ? "cuda" : "cpu", torch.get_num_threads(), repeats, rows, 3.0, 1e-4);
     }
 
     private static double Median(List<double> xs)

@@ -30,13 +30,13 @@ public static class EmpiricalSpectralDensity
             var w = weight.to(DType.Float64);
             // The smaller Gram matrix has the same non-zero spectrum and costs min^2 * max.
             var gram = shape[0] <= shape[1] ? w.matmul(w.t()) : w.t().matmul(w);
-            values = torch.linalg.eigvalsh(gram).ToArray<double>();   // ascending
+            values = torch.linalg.eigvalsh(gram).cpu().ToArray<double>();   // ascending
             for (var i = 0; i < values.Length; i++)
                 if (values[i] < 0) values[i] = 0;                       // rounding below zero
         }
         else
         {
-            var sv = torch.linalg.svdvals(weight.to(DType.Float32)).to(DType.Float64).ToArray<double>();
+            var sv = torch.linalg.svdvals(weight.to(DType.Float32)).to(DType.Float64).cpu().ToArray<double>();
             values = new double[sv.Length];
             for (var i = 0; i < sv.Length; i++) values[i] = sv[sv.Length - 1 - i] * sv[sv.Length - 1 - i]; // svdvals is descending
         }
