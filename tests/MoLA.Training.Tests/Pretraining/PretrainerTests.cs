@@ -1,3 +1,4 @@
+using MoLA.Training;
 using System.Text.Json;
 using MoLA.Model.Llama;
 using MoLA.Torch;
@@ -39,7 +40,7 @@ public sealed class PretrainerTests : IDisposable
         var corpus = Corpus(Options);
         using var trainer = new Pretrainer(Tiny, corpus, Options);
         var seen = new List<PretrainStepReport>();
-        trainer.Progress = new SyncProgress(seen.Add);
+        trainer.Progress = new InlineProgress<PretrainStepReport>(seen.Add);
         var reports = trainer.Train();
         Assert.Equal(Enumerable.Range(1, 40), reports.Select(r => r.Step));
         Assert.Equal(reports, seen);
@@ -111,8 +112,4 @@ public sealed class PretrainerTests : IDisposable
         Assert.Contains("max_position_embeddings", e.Message);
     }
 
-    private sealed class SyncProgress(Action<PretrainStepReport> report) : IProgress<PretrainStepReport>
-    {
-        public void Report(PretrainStepReport value) => report(value);
-    }
 }

@@ -1,3 +1,4 @@
+using MoLA.Training;
 using MoLA.Model.Adapters;
 using MoLA.Model.Allocation;
 using MoLA.Model.Llama;
@@ -91,7 +92,7 @@ public sealed class SftTrainerTests : IDisposable
         var options = new TrainerOptions { LearningRate = 1e-2, WarmupSteps = 3, TotalSteps = 30, Seed = 11 };
         using var trainer = new SftTrainer(model, adapter, Batches(4), options);
         var seen = new List<TrainerStepReport>();
-        trainer.Progress = new SyncProgress(seen.Add);
+        trainer.Progress = new InlineProgress<TrainerStepReport>(seen.Add);
         var reports = trainer.Train();
         Assert.Equal(30, reports.Count);
         Assert.Equal(reports, seen);
@@ -318,15 +319,10 @@ public sealed class SftTrainerTests : IDisposable
         using var model = BuildModel(adapter);
         using var cancel = new CancellationTokenSource();
         using var trainer = new SftTrainer(model, adapter, Batches(4), new TrainerOptions { TotalSteps = 10 });
-        trainer.Progress = new SyncProgress(r => { if (r.Step == 3) cancel.Cancel(); });
+        trainer.Progress = new InlineProgress<TrainerStepReport>(r => { if (r.Step == 3) cancel.Cancel(); });
         var reports = trainer.Train(cancellation: cancel.Token);
         Assert.Equal(3, reports.Count);
         Assert.Equal(3, trainer.Step);
     }
 
-    /// <summary>IProgress that reports on the caller's thread (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class SyncProgress(Action<TrainerStepReport> report) : IProgress<TrainerStepReport>
-    {
-        public void Report(TrainerStepReport value) => report(value);
-    }
 }

@@ -38,8 +38,8 @@ internal static class DemoCommand
             if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
                 throw new UsageException($"--out: {root} is not empty; choose a new directory");
             var baseDir = ModelResolver.ResolveBaseModel(TrainSettings.Embedded);
-            var layers = MoLA.Model.Llama.LlamaConfig.Load(baseDir).NumHiddenLayers;
             var shape = MoLA.Model.Llama.LlamaConfig.Load(baseDir).ToShape();
+            var layers = shape.NumHiddenLayers;
             var loraRank = MatchingLoraRank(shape, "2468", rank: 8);
             var uniform = (int)Math.Round(AllocationShape.ParseExpertCounts("2468", layers).Average());
 

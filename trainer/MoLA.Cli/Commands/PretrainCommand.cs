@@ -1,3 +1,4 @@
+using MoLA.Training;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -115,8 +116,4 @@ internal static class PretrainCommand
         $"mola pretrain --out {dir} --steps {o.Steps} --seed {o.Seed} --batch-size {o.BatchSize} --seq-len {o.SeqLen} --lr {o.LearningRate:R} --documents {o.Documents} --worked-examples {o.WorkedExamples}");
 
     /// <summary>IProgress that calls back on the reporting thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

@@ -7,6 +7,7 @@ using MoLA.Model.Llama;
 using MoLA.Parallel;
 using MoLA.Telemetry;
 using MoLA.Torch;
+using MoLA.Training;
 using MoLA.Training.Data;
 using MoLA.Training.Runs;
 using MoLA.Training.Trainer;
@@ -81,7 +82,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         var warmup = s.WarmupSteps ?? Math.Min(100, totalSteps / 10);
         if (warmup > totalSteps) throw new SettingException($"warmup-steps: {warmup} is more than the run's {totalSteps} steps");
         var batches = BuildBatches(tokenized, s.MicroBatchSize, (long)totalSteps * accumulation, s.Seed, tokenizer.PadId ?? 0);
-        if (world > 1) batches = batches.Select(b => Slice(b, rank, world)).ToList();
+        if (world > 1) batches = batches.Select(b => b.Rows(rank * b.BatchSize / world, b.BatchSize / world)).ToList();
 
         using var model = LlamaCheckpoint.Load(baseDir, new LlamaLoadOptions { Device = device, FreezeBaseWeights = true });
         var adapterConfig = new MoeLoraAdapterConfig
@@ -263,16 +264,6 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         return Batcher.MakeBatches(order.Take((int)needed).ToList(), microBatchSize, padId).ToList();
     }
 
-    // Rows [rank * n, (rank + 1) * n) of a global micro-batch, n = rows / world (all ranks see the same padded length).
-    private static Batch Slice(Batch b, int rank, int world)
-    {
-        var rows = b.BatchSize / world;
-        var len = b.SequenceLength;
-        var from = rank * rows * len;
-        return new Batch(rows, len, b.InputIds.AsSpan(from, rows * len).ToArray(), b.Labels.AsSpan(from, rows * len).ToArray(),
-            b.AttentionMask.AsSpan(from, rows * len).ToArray());
-    }
-
     private static void WriteExpertLoad(RunDirectory run, SftTrainer trainer, long[][] previous)
     {
         var modules = trainer.Modules.Select((m, i) => new ModuleExpertLoad(m.Layer, m.Module,
@@ -310,12 +301,6 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         if (!torch.cuda.is_available()) throw new SettingException("device: cuda was asked for, but no CUDA GPU is visible");
         return Device.CUDA(0);
     }
-}
-
-/// <summary>IProgress that runs on the reporting thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-public sealed class InlineProgress<T>(Action<T> action) : IProgress<T>
-{
-    public void Report(T value) => action(value);
 }
 
 /// <summary>Evaluates a model with adapters on evaluation items, as the settings' eval-format asks.</summary>

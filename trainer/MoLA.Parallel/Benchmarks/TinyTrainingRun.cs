@@ -1,3 +1,4 @@
+using MoLA.Training;
 using System.Diagnostics;
 using MoLA.Model.Adapters;
 using MoLA.Model.Allocation;
@@ -86,7 +87,7 @@ public static class TinyTrainingRun
         var watch = Stopwatch.StartNew();
         onStep?.Invoke(trainer.Step);
         // Train() steps and checkpoints (every rank gathers, rank 0 writes); the progress callback runs after each step.
-        trainer.Progress = new Callback(report =>
+        trainer.Progress = new InlineProgress<TrainerStepReport>(report =>
         {
             losses.Add(report.Loss);
             norms.Add(report.GradNorm);
@@ -110,11 +111,6 @@ public static class TinyTrainingRun
             engine?.GradientBucketCount ?? 0);
     }
 
-    private sealed class Callback(Action<TrainerStepReport> action) : IProgress<TrainerStepReport>
-    {
-        public void Report(TrainerStepReport value) => action(value);
-    }
-
     /// <summary>Global batches of GlobalBatch rows (all the same length), this rank's slice of each, in order.</summary>
     public static List<Batch> Batches(TinyRunOptions o, LlamaConfig config, int rank, int world)
     {
@@ -125,14 +121,7 @@ public static class TinyTrainingRun
             .Select(sft.TokenizeDocument).ToList();
         var global = Batcher.MakeBatches(examples, o.GlobalBatch, ByteLevelTokenizer.Pad, padToMultipleOf: o.SeqLen, dropLast: true).ToList();
         var per = o.GlobalBatch / world;
-        return global.Select(b => Slice(b, rank * per, per)).ToList();
-    }
-
-    private static Batch Slice(Batch b, int row, int rows)
-    {
-        var s = b.SequenceLength;
-        return new Batch(rows, s, b.InputIds.AsSpan(row * s, rows * s).ToArray(), b.Labels.AsSpan(row * s, rows * s).ToArray(),
-            b.AttentionMask.AsSpan(row * s, rows * s).ToArray());
+        return global.Select(b => b.Rows(rank * per, per)).ToList();
     }
 
     /// <summary>Router and per-expert A/B of every module under "{module}.router", "{module}.A{e}", "{module}.B{e}".</summary>

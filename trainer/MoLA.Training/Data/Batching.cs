@@ -9,6 +9,17 @@ public sealed record Batch(int BatchSize, int SequenceLength, int[] InputIds, in
     public int this[int row, int col] => InputIds[row * SequenceLength + col];
     /// <summary>Number of positions with a label (not -100).</summary>
     public int LabelledTokens => Labels.Count(l => l != SftTokenizer.IgnoreIndex);
+
+    /// <summary>Rows [<paramref name="start"/>, start + count) as a batch of the same sequence length (a data-parallel rank's slice).</summary>
+    public Batch Rows(int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (start + count > BatchSize) throw new ArgumentOutOfRangeException(nameof(count), $"rows [{start}, {start + count}) exceed the batch's {BatchSize}");
+        var s = SequenceLength;
+        return new Batch(count, s, InputIds.AsSpan(start * s, count * s).ToArray(), Labels.AsSpan(start * s, count * s).ToArray(),
+            AttentionMask.AsSpan(start * s, count * s).ToArray());
+    }
 }
 
 public static class Batcher
