@@ -49,12 +49,11 @@ internal static class EvalCommand
             if (template is not ("alpaca" or "alpaca-short")) throw s.Invalid("prompt-template", $"must be alpaca or alpaca-short, got '{template}'");
             var perTask = s.IntOrNull("embedded-test-per-task", 1, 100_000)
                 ?? int.Parse(FromRun("embedded-test-per-task") ?? "50", CultureInfo.InvariantCulture);
+            // The test split depends on the training count it was generated with: take the run's (default 200).
+            var trainPerTask = int.Parse(FromRun("embedded-train-per-task") ?? "200", CultureInfo.InvariantCulture);
             torch.set_num_threads(s.IntOrNull("threads", 1, 1024) ?? Environment.ProcessorCount);
             var data = s.RequiredString("data");
-            var items = data == TrainSettings.Embedded
-                ? MoLA.Training.Data.EmbeddedBenchmark.Generate(RunData.EmbeddedBenchmarkSeed, 0, perTask).Test.Items
-                    .Select(i => new EvalItem(i.Task, i.Generation, i.MultipleChoice)).ToList()
-                : RunData.ReadFile(data, "auto", "data");
+            var items = data == TrainSettings.Embedded ? RunData.EmbeddedTest(trainPerTask, perTask) : RunData.ReadFile(data, "auto", "data");
             if (limit > 0 && items.Count > limit) items = items.Take(limit).ToList();
             if (items.Count == 0) throw s.Invalid("data", "holds no examples");
             if (format != "generation" && items.Any(i => i.MultipleChoice is null))

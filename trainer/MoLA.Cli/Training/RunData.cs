@@ -31,7 +31,7 @@ public sealed record RunData(IReadOnlyList<SftExample> Train, IReadOnlyList<Eval
         IReadOnlyList<EvalItem> eval = s.EvalData switch
         {
             "none" => [],
-            TrainSettings.Embedded => Bench().Test.Items.Select(i => new EvalItem(i.Task, i.Generation, i.MultipleChoice)).ToList(),
+            TrainSettings.Embedded => EvalItems(Bench().Test),
             var path => ReadFile(path, "auto", "eval-data"),
         };
         if (s.EvalLimit > 0 && eval.Count > s.EvalLimit) eval = eval.Take(s.EvalLimit).ToList();
@@ -39,6 +39,16 @@ public sealed record RunData(IReadOnlyList<SftExample> Train, IReadOnlyList<Eval
             throw new SettingException($"eval-format: {s.EvalFormat} needs multiple-choice data, but {s.EvalData} is alpaca (generation only)");
         return new RunData(train, eval, s.Data, s.EvalData);
     }
+
+    /// <summary>
+    /// The built-in benchmark's test split as generated next to <paramref name="trainPerTask"/> training items per
+    /// family (each family's stream draws its training items first, so the test items depend on that count too).
+    /// </summary>
+    public static IReadOnlyList<EvalItem> EmbeddedTest(int trainPerTask, int testPerTask) =>
+        EvalItems(EmbeddedBenchmark.Generate(EmbeddedBenchmarkSeed, trainPerTask, testPerTask).Test);
+
+    private static List<EvalItem> EvalItems(BenchmarkSplit split) =>
+        split.Items.Select(i => new EvalItem(i.Task, i.Generation, i.MultipleChoice)).ToList();
 
     /// <summary>Reads a JSONL file of either format (auto-detected from its first record's keys).</summary>
     public static IReadOnlyList<EvalItem> ReadFile(string path, string format, string settingName)
