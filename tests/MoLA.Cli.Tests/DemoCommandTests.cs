@@ -32,6 +32,11 @@ public sealed class DemoCommandTests : IDisposable
             Assert.Contains(rows, x => x.GetProperty("format").GetString() == "generation" && x.GetProperty("total").GetInt32() == 10);
             Assert.Contains(rows, x => x.GetProperty("format").GetString() == "multiple_choice" && x.GetProperty("total").GetInt32() == 10);
         }
+        // Trained on both answer forms (what multiple-choice scoring reads), with a generation budget that holds the longest answer.
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "mola-2468", "run.json")));
+        var settings = config.RootElement.GetProperty("config");
+        Assert.Equal("both", settings.GetProperty("embedded-train-format").GetString());
+        Assert.Equal("80", settings.GetProperty("max-new-tokens").GetString());
         var report = json.RootElement.GetProperty("report").GetString()!;
         Assert.Contains("data-chart=\"expert-load\"", File.ReadAllText(report));
     }

@@ -105,6 +105,44 @@ public sealed class SftTrainerTests : IDisposable
         Assert.True(last < first - 0.3, $"loss went from {first} to {last}");
     }
 
+    [Theory]
+    [InlineData(new[] { 1, 1, 1, 1, 1, 1 }, true)]     // no padding
+    [InlineData(new[] { 1, 1, 1, 1, 0, 0 }, true)]     // right padding (what Batcher makes)
+    [InlineData(new[] { 0, 1, 1, 1, 1, 1 }, false)]    // left padding
+    [InlineData(new[] { 1, 1, 0, 1, 1, 1 }, false)]    // a hole
+    [InlineData(new[] { 1, 1, 1, 0, 0, 0 }, true)]
+    public void TheModelGetsNoMaskOnlyWhenEveryRowIsRightPadded(int[] secondRow, bool causalOnly)
+    {
+        int[] mask = [1, 1, 1, 1, 1, 1, .. secondRow];
+        var batch = new Batch(2, 6, new int[12], new int[12], mask);
+        using var tensor = torch.ones([2, 6], DType.Int64);
+        Assert.Equal(causalOnly, SftTrainer.ModelMask(batch, tensor) is null);
+        var allPadRow = new Batch(2, 6, new int[12], new int[12], [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
+        Assert.NotNull(SftTrainer.ModelMask(allPadRow, tensor));
+    }
+
+    [Fact]
+    public void OnRightPaddedBatchesCausalAttentionGivesTheMaskedLogitsAtEveryRealPosition()
+    {
+        // What ModelMask relies on: a real query of a right-padded row only sees real keys either way.
+        var sft = new SftTokenizer(new ByteLevelTokenizer(), options: new SftTokenizerOptions(CutoffLength: SeqLen));
+        var examples = new[] { "3 + 4 = 7.", "The largest of 1, 9 is 9.", "abc" }.Select(sft.TokenizeDocument).ToList();
+        var batch = Batcher.Pad(examples, ByteLevelTokenizer.Pad);
+        Assert.Contains(0, batch.AttentionMask);
+        using var model = BuildModel(AdapterConfig(0));
+        using var scope = torch.NewDisposeScope();
+        var ids = torch.tensor(batch.InputIds.Select(x => (long)x).ToArray(), batch.BatchSize, batch.SequenceLength);
+        var mask = torch.tensor(batch.AttentionMask.Select(x => (long)x).ToArray(), batch.BatchSize, batch.SequenceLength);
+        Assert.Null(SftTrainer.ModelMask(batch, mask));
+        var masked = model.forward(ids, mask);
+        var causal = model.forward(ids, attentionMask: null);
+        var isPad = mask.eq(0).unsqueeze(2);
+        var difference = masked.sub(causal).abs();
+        var worst = difference.masked_fill(isPad, 0).max().item();
+        Assert.True(worst <= 1e-6, $"max |difference| at real positions {worst}");
+        Assert.True(difference.max().item() > 0, "the pad positions should differ (else the test proves nothing)");
+    }
+
     [Fact]
     public void TwoMicroBatchesOfTwoEqualOneBatchOfFour()
     {

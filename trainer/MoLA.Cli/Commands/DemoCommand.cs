@@ -18,6 +18,9 @@ namespace MoLA.Cli.Commands;
 /// </summary>
 internal static class DemoCommand
 {
+    /// <summary>Greedy budget: the benchmark's longest worked answer plus EOS fits with room (a test checks it).</summary>
+    internal const int MaxNewTokens = 80;
+
     public static Command Create()
     {
         var outDir = new Option<string?>("--out") { Description = "Directory for the three runs and the report (default: runs/demo-<time>)", HelpName = "DIR" };
@@ -50,10 +53,14 @@ internal static class DemoCommand
                 ["batch-size"] = "16",
                 ["lr"] = "3e-3",
                 ["loss-on"] = "answer",
+                // Each item in both answer forms: the worked answer that generation is judged on, and "The answer is X."
+                // right after the prompt, which is exactly what multiple-choice scoring reads (trained on the worked form
+                // alone, the model never sees that continuation and multiple choice measures nothing).
+                ["embedded-train-format"] = "both",
                 ["prompt-template"] = "alpaca-short",
                 ["cutoff-len"] = "256",
                 ["eval-format"] = "both",
-                ["max-new-tokens"] = "48",
+                ["max-new-tokens"] = MaxNewTokens.ToString(CultureInfo.InvariantCulture),
                 ["threads"] = parse.GetValue(threads).ToString(CultureInfo.InvariantCulture),
                 ["log-every"] = "25",
             };

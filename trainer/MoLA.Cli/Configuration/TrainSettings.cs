@@ -50,8 +50,9 @@ public sealed record TrainSettings
         new("eval-every", "Evaluate every N steps (0 = only at the end)", "N", "0"),
         new("eval-format", "generation | multiple-choice | both", "FORMAT", "generation"),
         new("eval-limit", "Evaluate at most N examples (0 = all)", "N", "0"),
-        new("max-new-tokens", "Greedy generation budget per answer", "N", "64"),
+        new("max-new-tokens", "Greedy generation budget per answer (the built-in benchmark's longest answers are 66 tokens)", "N", "128"),
         new("embedded-train-per-task", "Built-in benchmark: training items per task family", "N", "200"),
+        new("embedded-train-format", "Built-in benchmark: the training answers: generation (worked answer, then 'The answer is X.') | multiple-choice ('The answer is X.' alone, what multiple-choice scoring reads) | both (every item in both forms)", "FORMAT", "generation"),
         new("embedded-test-per-task", "Built-in benchmark: test items per task family (the tiny base held out the first 50)", "N", "50"),
         new("metrics-port", "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0 = any free port)", "PORT"),
         new("peak-gflops", "GEMM peak for MFU (default: measured at start, as `mola doctor` does)", "X"),
@@ -101,6 +102,7 @@ public sealed record TrainSettings
     public int MaxNewTokens { get; init; }
     public int EmbeddedTrainPerTask { get; init; }
     public int EmbeddedTestPerTask { get; init; }
+    public required string EmbeddedTrainFormat { get; init; }
     public int? MetricsPort { get; init; }
     public double? PeakGflops { get; init; }
     public int LogEvery { get; init; }
@@ -164,6 +166,7 @@ public sealed record TrainSettings
             MaxNewTokens = s.Int("max-new-tokens", 1, 4096),
             EmbeddedTrainPerTask = s.Int("embedded-train-per-task", 1, 100_000),
             EmbeddedTestPerTask = s.Int("embedded-test-per-task", 1, 100_000),
+            EmbeddedTrainFormat = s.Choice("embedded-train-format", "generation", "multiple-choice", "both"),
             MetricsPort = s.IntOrNull("metrics-port", 0, 65535),
             PeakGflops = s.Has("peak-gflops") ? s.Double("peak-gflops", 0, minExclusive: true) : null,
             LogEvery = s.Int("log-every", 1),

@@ -24,7 +24,7 @@ public sealed record RunData(IReadOnlyList<SftExample> Train, IReadOnlyList<Eval
         EmbeddedBenchmark Bench() => bench ??= EmbeddedBenchmark.Generate(EmbeddedBenchmarkSeed, s.EmbeddedTrainPerTask, s.EmbeddedTestPerTask);
 
         IReadOnlyList<SftExample> train = s.Data == TrainSettings.Embedded
-            ? Bench().Train.GenerationExamples.ToList()
+            ? EmbeddedTrain(Bench().Train, s.EmbeddedTrainFormat)
             : ReadFile(s.Data, s.DataFormat, "data").Select(e => e.Generation).ToList();
         if (train.Count == 0) throw new SettingException($"data: {s.Data} holds no examples");
 
@@ -39,6 +39,19 @@ public sealed record RunData(IReadOnlyList<SftExample> Train, IReadOnlyList<Eval
             throw new SettingException($"eval-format: {s.EvalFormat} needs multiple-choice data, but {s.EvalData} is alpaca (generation only)");
         return new RunData(train, eval, s.Data, s.EvalData);
     }
+
+    /// <summary>
+    /// The built-in training split as SFT examples: the generation form (worked answer, then "The answer is X."), the
+    /// multiple-choice form ("The answer is X." right after the prompt, which is what multiple-choice scoring reads),
+    /// or both forms of every item, each item's generation form first.
+    /// </summary>
+    public static List<SftExample> EmbeddedTrain(BenchmarkSplit split, string format) => format switch
+    {
+        "generation" => split.GenerationExamples.ToList(),
+        "multiple-choice" => split.MultipleChoiceExamples.Select(m => m.ToSft()).ToList(),
+        "both" => split.Items.SelectMany(i => new[] { i.Generation, i.MultipleChoice.ToSft() }).ToList(),
+        _ => throw new SettingException($"embedded-train-format: unknown format '{format}'"),
+    };
 
     /// <summary>
     /// The built-in benchmark's test split as generated next to <paramref name="trainPerTask"/> training items per

@@ -216,7 +216,7 @@ public sealed class SftTrainer : IDisposable
         // Autocast covers forward and losses only; the backward follows the recorded dtypes by itself.
         using (Options.AutocastDType is { } dtype ? torch.autocast(dtype) : null)
         {
-            loss = HeadLoss(_model.forward(ids, mask), target, stepTokens, batch);
+            loss = HeadLoss(_model.forward(ids, ModelMask(batch, mask)), target, stepTokens, batch);
             if (_auxOptions is not null)
             {
                 var auxLosses = MoeLosses.Compute(_layers, _auxOptions, mask, stepIndex);
@@ -252,7 +252,7 @@ public sealed class SftTrainer : IDisposable
             };
         }
         var layerSeed = MoeLosses.MixSeed(Options.Seed, stepIndex, microIndex);
-        var ce = ActivationCheckpointing.ForwardBackward(_model, ids, mask, layerSeed,
+        var ce = ActivationCheckpointing.ForwardBackward(_model, ids, ModelMask(batch, mask), layerSeed,
             logits => HeadLoss(logits, target, stepTokens, batch), layerLoss);
         return new MicroTerms(ce + auxWeighted, auxValue, 0, z);
     }
@@ -269,6 +269,29 @@ public sealed class SftTrainer : IDisposable
         for (var r = 0; r < b; r++)
             for (var c = 1; c < s; c++) targets[r * (s - 1) + c - 1] = batch.Labels[r * s + c];
         return (ids, mask, torch.tensor(targets, b * (s - 1)).to(device));
+    }
+
+    /// <summary>
+    /// The attention mask the model gets: null (plain causal attention, no [B, 1, S, S] mask built and expanded in
+    /// every layer) when every row is right-padded, i.e. ones then zeros, as <see cref="Batcher"/> pads. That is
+    /// exact for every real position: under causal attention a real query only sees keys before it, which are all
+    /// real. Only pad positions attend differently, and they carry no label and are masked out of the aux losses
+    /// (which keep the real mask). Any other padding pattern passes the mask through.
+    /// </summary>
+    internal static Tensor? ModelMask(Batch batch, Tensor mask)
+    {
+        var s = batch.SequenceLength;
+        var m = batch.AttentionMask;
+        for (var r = 0; r < batch.BatchSize; r++)
+        {
+            var row = r * s;
+            var c = 0;
+            while (c < s && m[row + c] != 0) c++;
+            if (c == 0) return mask; // an all-pad row: keep the explicit mask (each position attends to itself)
+            for (; c < s; c++)
+                if (m[row + c] != 0) return mask;
+        }
+        return null;
     }
 
     // Sum of next-token cross-entropy over labelled positions, divided by the step's labelled tokens.
