@@ -29,9 +29,7 @@ MT_API mt_tensor mt_cross_entropy(mt_tensor logits, mt_tensor target, int64_t ig
 MT_API mt_tensor mt_embedding(mt_tensor weight, mt_tensor indices) {
   MT_GUARD_PTR("embedding", { return wrap(at::embedding(T(weight), T(indices))); })
 }
-MT_API mt_tensor mt_dropout(mt_tensor a, double p, int train) {
-  MT_GUARD_PTR("dropout", { return wrap(at::dropout(T(a), p, train != 0)); })
-}
+// mt_dropout: dropout.cpp
 
 // Scaled dot-product attention over [B, H, S, D]. libtorch 2.x has the fused public op;
 // 1.13 has the math implementation under a private name with the same semantics.
