@@ -31,6 +31,6 @@ public sealed class TinyBaseModelTests
         Assert.True(loss < Threshold, $"mean next-token loss {loss:F3} nats; uniform is log(259) = {Math.Log(259):F3}, expected < {Threshold}");
     }
 
-    /// <summary>Far below uniform (5.56); the shipped model measures 0.75 (see models/tiny-base/README.md).</summary>
-    private const double Threshold = 1.2;
+    /// <summary>Far below uniform (5.56); the shipped model measures 0.455 (see models/tiny-base/README.md; the first, 240-step base measured 0.752).</summary>
+    private const double Threshold = 0.6;
 }

@@ -18,9 +18,9 @@ public sealed class PretrainOptionsException(string field, string detail)
 public sealed record PretrainOptions
 {
     /// <summary>Optimizer steps.</summary>
-    public int Steps { get; init; } = 240;
+    public int Steps { get; init; } = 2800;
     /// <summary>Packed windows per step.</summary>
-    public int BatchSize { get; init; } = 8;
+    public int BatchSize { get; init; } = 16;
     /// <summary>Tokens per window (the loss predicts tokens 1..SeqLen-1 of each window).</summary>
     public int SeqLen { get; init; } = 256;
     /// <summary>Peak learning rate (after warm-up).</summary>
@@ -36,9 +36,9 @@ public sealed record PretrainOptions
     /// <summary>Seed of the initial weights, the corpus and the window order.</summary>
     public ulong Seed { get; init; }
     /// <summary>Plain-text documents from <see cref="Data.EmbeddedCorpus"/>.</summary>
-    public int Documents { get; init; } = 20000;
+    public int Documents { get; init; } = 40000;
     /// <summary>Worked examples from the benchmark's TRAIN split mixed in (0 = none); see <see cref="PretrainCorpus"/>.</summary>
-    public int WorkedExamples { get; init; } = 20000;
+    public int WorkedExamples { get; init; } = 160000;
 
     public int EffectiveWarmupSteps => WarmupSteps ?? Math.Max(1, Steps / 20);
 
