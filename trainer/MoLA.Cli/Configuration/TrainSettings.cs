@@ -50,7 +50,7 @@ public sealed record TrainSettings
         new("eval-every", "Evaluate every N steps (0 = only at the end)", "N", "0"),
         new("eval-format", "generation | multiple-choice | both", "FORMAT", "generation"),
         new("eval-limit", "Evaluate at most N examples (0 = all)", "N", "0"),
-        new("max-new-tokens", "Greedy generation budget per answer (the built-in benchmark's longest answers are 66 tokens)", "N", "128"),
+        new("max-new-tokens", "Greedy generation budget per answer (the built-in benchmark's longest answer is 65 tokens with EOS)", "N", "128"),
         new("embedded-train-per-task", "Built-in benchmark: training items per task family", "N", "200"),
         new("embedded-train-format", "Built-in benchmark: the training answers: generation (worked answer, then 'The answer is X.') | multiple-choice ('The answer is X.' alone, what multiple-choice scoring reads) | both (every item in both forms)", "FORMAT", "generation"),
         new("embedded-test-per-task", "Built-in benchmark: test items per task family (the tiny base held out the first 50)", "N", "50"),

@@ -41,7 +41,7 @@ public sealed class RunEvaluator(TextWriter log, string? predictionsPath = null)
             log.WriteLine($"eval {mode.Mode}: {mode.Overall.Correct}/{mode.Overall.Total} in {mode.Seconds:F1} s");
         }
         // A cut-off answer has no "The answer is X." and counts as wrong: say so rather than report a silently low score.
-        var cut = report.Generation?.Predictions.Count(p => p.Finish == "max_new_tokens") ?? 0;
+        var cut = report.Generation?.Predictions.Count(p => p.Finish == Evaluator.FinishName(FinishReason.MaxNewTokens)) ?? 0;
         if (cut > 0)
             log.WriteLine($"warning: {cut} of {report.Generation!.Predictions.Count} generations stopped at max-new-tokens {maxNewTokens} " +
                 "(counted wrong unless they already held the answer); raise --max-new-tokens if the answers are longer");

@@ -118,7 +118,7 @@ public sealed class Evaluator
             var text = _encoder.Tokenizer.Decode(generated[i].Tokens);
             var letter = MultipleChoiceFormat.ExtractAnswer(text);
             predictions[i] = new ItemPrediction(i, items[i].Task, golds[i].ToString(), letter?.ToString(), letter == golds[i],
-                Output: text, Finish: Snake(generated[i].Finish), NewTokens: generated[i].Tokens.Count);
+                Output: text, Finish: FinishName(generated[i].Finish), NewTokens: generated[i].Tokens.Count);
         }
         return Summarise("generation", predictions, clock.Elapsed.TotalSeconds);
     }
@@ -188,7 +188,8 @@ public sealed class Evaluator
         return new ModeReport(mode, overall, tasks, predictions, seconds, seconds > 0 ? predictions.Length / seconds : 0);
     }
 
-    private static string Snake(FinishReason reason) => reason switch
+    /// <summary>How predictions.jsonl names a finish reason (<see cref="ItemPrediction.Finish"/>).</summary>
+    public static string FinishName(FinishReason reason) => reason switch
     {
         FinishReason.Stop => "stop",
         FinishReason.MaxNewTokens => "max_new_tokens",

@@ -210,13 +210,13 @@ public sealed class SftTrainer : IDisposable
 
     private MicroTerms MicroBatch(Batch batch, long stepTokens, long microTokens, int stepIndex)
     {
-        var (ids, mask, target) = Tensors(batch, microTokens);
+        var (ids, mask, modelMask, target) = Tensors(batch, microTokens);
         Tensor loss;
         double auxValue = 0, contrastive = 0, z = 0;
         // Autocast covers forward and losses only; the backward follows the recorded dtypes by itself.
         using (Options.AutocastDType is { } dtype ? torch.autocast(dtype) : null)
         {
-            loss = HeadLoss(_model.forward(ids, ModelMask(batch, mask)), target, stepTokens, batch);
+            loss = HeadLoss(_model.forward(ids, modelMask), target, stepTokens, batch);
             if (_auxOptions is not null)
             {
                 var auxLosses = MoeLosses.Compute(_layers, _auxOptions, mask, stepIndex);
@@ -235,7 +235,7 @@ public sealed class SftTrainer : IDisposable
     {
         if (Distributed is not null)
             throw new TrainerException("activation checkpointing is not supported with a distributed engine yet (its backward replays the graph itself)");
-        var (ids, mask, target) = Tensors(batch, microTokens);
+        var (ids, mask, modelMask, target) = Tensors(batch, microTokens);
         double auxValue = 0, z = 0, auxWeighted = 0;
         Func<int, Tensor?>? layerLoss = null;
         if (_auxOptions is not null)
@@ -252,23 +252,25 @@ public sealed class SftTrainer : IDisposable
             };
         }
         var layerSeed = MoeLosses.MixSeed(Options.Seed, stepIndex, microIndex);
-        var ce = ActivationCheckpointing.ForwardBackward(_model, ids, ModelMask(batch, mask), layerSeed,
+        var ce = ActivationCheckpointing.ForwardBackward(_model, ids, modelMask, layerSeed,
             logits => HeadLoss(logits, target, stepTokens, batch), layerLoss);
         return new MicroTerms(ce + auxWeighted, auxValue, 0, z);
     }
 
-    private (Tensor Ids, Tensor Mask, Tensor? Target) Tensors(Batch batch, long microTokens)
+    // Ids, the token mask (for the aux losses), what the model gets as its attention mask (ModelMask), targets.
+    private (Tensor Ids, Tensor Mask, Tensor? ModelMask, Tensor? Target) Tensors(Batch batch, long microTokens)
     {
         var b = batch.BatchSize;
         var s = batch.SequenceLength;
         var device = _model.Device;
         var ids = torch.tensor(batch.InputIds.Select(x => (long)x).ToArray(), b, s).to(device);
         var mask = torch.tensor(batch.AttentionMask.Select(x => (long)x).ToArray(), b, s).to(device);
-        if (microTokens == 0) return (ids, mask, null);
+        var modelMask = ModelMask(batch, mask);
+        if (microTokens == 0) return (ids, mask, modelMask, null);
         var targets = new long[b * (s - 1)];
         for (var r = 0; r < b; r++)
             for (var c = 1; c < s; c++) targets[r * (s - 1) + c - 1] = batch.Labels[r * s + c];
-        return (ids, mask, torch.tensor(targets, b * (s - 1)).to(device));
+        return (ids, mask, modelMask, torch.tensor(targets, b * (s - 1)).to(device));
     }
 
     /// <summary>
