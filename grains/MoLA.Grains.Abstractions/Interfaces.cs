@@ -1,0 +1,66 @@
+using Orleans.Concurrency;
+
+namespace MoLA.Grains;
+
+/// <summary>One training job (key: job id): its spec, state machine, rank assignment and progress, persisted.</summary>
+public interface ITrainingJobGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the job (Queued) and hands it to the scheduler. Refused if the id is taken.</summary>
+    Task<JobStatus> Submit(JobSpec spec);
+    [AlwaysInterleave]
+    Task<JobStatus?> GetStatus();
+    Task<JobStatus> Cancel(string reason);
+
+    /// <summary>The scheduler placed every rank (gang): Queued -> Scheduled. One-way: the scheduler never waits on a job.</summary>
+    [OneWay]
+    Task Schedule(int generation, List<RankAssignment> assignments);
+    Task ReportStarted(int generation, int rank, int processId);
+    Task ReportProgress(int generation, int rank, RankProgress progress);
+    Task ReportCheckpoint(int generation, string checkpoint);
+    Task ReportExited(int generation, int rank, RankExit exit);
+}
+
+/// <summary>One node (key: node name): its devices, its agent's liveness, the ranks it should run.</summary>
+public interface INodeGrain : IGrainWithStringKey
+{
+    Task Register(NodeRegistration registration);
+    /// <summary>The agent's periodic call: what runs there now; returns what should run there.</summary>
+    Task<List<RankAssignment>> Heartbeat(NodeHeartbeat heartbeat);
+    Task Assign(List<RankAssignment> assignments);
+    /// <summary>Stop every rank of a job on this node (finished, failed or cancelled).</summary>
+    Task Release(string jobId);
+    [AlwaysInterleave]
+    Task<NodeInfo?> GetInfo();
+}
+
+/// <summary>The cluster's queue and gang scheduler (one per cluster, key 0).</summary>
+public interface ISchedulerGrain : IGrainWithIntegerKey
+{
+    Task AddNode(string node);
+    Task Enqueue(string jobId, int generation, JobSpec spec, DateTime submittedAt);
+    /// <summary>A job ended or was cancelled: its slots and rendezvous port are free again.</summary>
+    Task Remove(string jobId);
+    /// <summary>Live capacity: device slots per kind over live nodes.</summary>
+    [AlwaysInterleave]
+    Task<Dictionary<string, int>> Capacity();
+    Task<List<string>> Queue();
+    /// <summary>Try to place queued jobs (also run on a timer).</summary>
+    Task Schedule();
+}
+
+/// <summary>Every job id the cluster has seen, oldest first (key 0).</summary>
+public interface IJobCatalogGrain : IGrainWithIntegerKey
+{
+    Task Add(string jobId);
+    Task<List<string>> List();
+}
+
+/// <summary>Expert placement of one job (key: job id), per generation.</summary>
+public interface IExpertPlacementGrain : IGrainWithStringKey
+{
+    /// <summary>Contiguous placement: EP rank e holds experts [e*n/E, (e+1)*n/E) of every layer.</summary>
+    Task<ExpertPlacementTable> Contiguous(int generation, List<int> expertsPerLayer, int expertParallel);
+    /// <summary>Load-aware placement (longest processing time first) from measured tokens per expert per layer.</summary>
+    Task<ExpertPlacementTable> Balance(int generation, List<List<long>> tokensPerExpert, int expertParallel);
+    Task<ExpertPlacementTable?> Current();
+}

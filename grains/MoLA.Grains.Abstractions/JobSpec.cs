@@ -1,0 +1,22 @@
+namespace MoLA.Grains;
+
+/// <summary>
+/// What a user submits: the settings of one `mola train` run (flag names without "--", validated with `mola train`'s
+/// own errors before the job is created) and its parallel shape. World size = dp x ep ranks, one device slot each.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record JobSpec
+{
+    [Id(0)] public required string Name { get; init; }
+    [Id(1)] public required Dictionary<string, string> Settings { get; init; }
+    [Id(2)] public int DataParallel { get; init; } = 1;
+    [Id(3)] public int ExpertParallel { get; init; } = 1;
+    /// <summary>Higher runs first; equal priorities run in submission order.</summary>
+    [Id(4)] public int Priority { get; init; }
+    /// <summary>Where rank 0 writes the run (under the cluster's shared run root).</summary>
+    [Id(5)] public required string RunDirectory { get; init; }
+    /// <summary>"cpu" or "cuda": the kind of device slot each rank needs.</summary>
+    [Id(6)] public string Device { get; init; } = "cpu";
+
+    public int WorldSize => DataParallel * ExpertParallel;
+}

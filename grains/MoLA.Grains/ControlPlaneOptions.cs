@@ -1,0 +1,20 @@
+namespace MoLA.Grains;
+
+/// <summary>Timings of the control plane (options pattern; the silo binds them from its configuration).</summary>
+public sealed class ControlPlaneOptions
+{
+    /// <summary>A node whose agent has not called for this long is treated as gone.</summary>
+    public TimeSpan NodeSilentAfter { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>How often an active job checks its nodes (grain timer).</summary>
+    public TimeSpan WatchdogPeriod { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>How often the scheduler retries queued jobs (nodes come and go between submissions).</summary>
+    public TimeSpan SchedulerPeriod { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Durable reminder period: re-activates an active job after a silo restart (Orleans' minimum is 1 minute).</summary>
+    public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>Storage and reminder names the grains use; the silo maps them to providers.</summary>
+public static class StorageNames
+{
+    public const string Grains = "mola";
+}

@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Logging;
+
+namespace MoLA.Grains;
+
+[GenerateSerializer]
+public sealed class NodeRecord
+{
+    [Id(0)] public NodeRegistration? Registration { get; set; }
+    [Id(1)] public List<RankAssignment> Assigned { get; set; } = [];
+}
+
+/// <summary>
+/// One node (key: node name): its devices, its agent's liveness and the ranks it should run (the desired state its
+/// agent reconciles against, like a kubelet). Registration and assignments are persisted; heartbeats are kept in memory
+/// (a node is alive when its agent called within the silence window, whatever the storage says).
+/// </summary>
+public sealed class NodeGrain(
+    [PersistentState("node", StorageNames.Grains)] IPersistentState<NodeRecord> state,
+    ILogger<NodeGrain> log) : Grain, INodeGrain
+{
+    private DateTime _lastHeartbeat = DateTime.MinValue;
+    private Dictionary<string, int> _running = [];
+
+    public async Task Register(NodeRegistration registration)
+    {
+        if (registration.Name != this.GetPrimaryKeyString())
+            throw new ArgumentException($"registration for node '{registration.Name}' sent to node grain '{this.GetPrimaryKeyString()}'");
+        state.State.Registration = registration;
+        _lastHeartbeat = DateTime.UtcNow;
+        await state.WriteStateAsync();
+        log.LogInformation("Node {Node} registered: {Devices} device slots at {Address}", registration.Name, registration.Devices.Count, registration.Address);
+    }
+
+    public Task<List<RankAssignment>> Heartbeat(NodeHeartbeat heartbeat)
+    {
+        _lastHeartbeat = DateTime.UtcNow;
+        _running = heartbeat.Running;
+        return Task.FromResult(state.State.Assigned.ToList());
+    }
+
+    public async Task Assign(List<RankAssignment> assignments)
+    {
+        var keys = assignments.Select(a => a.Key).ToHashSet();
+        state.State.Assigned = [.. state.State.Assigned.Where(a => !keys.Contains(a.Key)), .. assignments];
+        await state.WriteStateAsync();
+    }
+
+    public async Task Release(string jobId)
+    {
+        if (state.State.Assigned.RemoveAll(a => a.JobId == jobId) > 0) await state.WriteStateAsync();
+    }
+
+    public Task<NodeInfo?> GetInfo() => Task.FromResult(state.State.Registration is { } r
+        ? new NodeInfo
+        {
+            Registration = r,
+            LastHeartbeat = _lastHeartbeat,
+            Alive = _lastHeartbeat != DateTime.MinValue,
+            Assigned = state.State.Assigned.Select(a => a.Key).ToList(),
+            Running = new Dictionary<string, int>(_running),
+        }
+        : null);
+}
