@@ -73,6 +73,9 @@ public sealed class TrainingJobGrain(
             await GrainFactory.GetGrain<ISchedulerGrain>(0).Remove(JobId);
             return;
         }
+        // The nodes learn their ranks first: a job shown as Scheduled has its ranks on their nodes.
+        foreach (var group in assignments.GroupBy(a => a.Node))
+            await GrainFactory.GetGrain<INodeGrain>(group.Key).Assign(group.ToList());
         state.State.Assignments = assignments;
         var nodes = string.Join(", ", assignments.GroupBy(a => a.Node).Select(g => $"{g.Key} ({g.Count()})"));
         Update(JobState.Scheduled, $"placed on {nodes}", s => s with
@@ -82,8 +85,6 @@ public sealed class TrainingJobGrain(
             Ranks = assignments.Select(a => new RankStatus { Rank = a.Rank, Node = a.Node, Slot = a.Slot }).ToList(),
         });
         await state.WriteStateAsync();
-        foreach (var group in assignments.GroupBy(a => a.Node))
-            await GrainFactory.GetGrain<INodeGrain>(group.Key).Assign(group.ToList());
     }
 
     public async Task ReportStarted(int generation, int rank, int processId)
