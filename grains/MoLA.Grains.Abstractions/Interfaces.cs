@@ -43,7 +43,10 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     /// <summary>Live capacity: device slots per kind over live nodes.</summary>
     [AlwaysInterleave]
     Task<Dictionary<string, int>> Capacity();
+    [AlwaysInterleave]
     Task<List<string>> Queue();
+    [AlwaysInterleave]
+    Task<List<string>> Nodes();
     /// <summary>Try to place queued jobs (also run on a timer).</summary>
     Task Schedule();
 }

@@ -77,6 +77,8 @@ public sealed class SchedulerGrain(
         return total;
     }
 
+    public Task<List<string>> Nodes() => Task.FromResult(state.State.Nodes.ToList());
+
     public Task<List<string>> Queue() => Task.FromResult(Ordered().Select(q => q.JobId).ToList());
 
     public async Task Schedule()

@@ -165,6 +165,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
                 for (var m = 0; m < counts.Length; m++)
                     metrics.RecordExpertTokens(trainer.Modules[m].Layer, trainer.Modules[m].Module, counts[m]);
             progress.Step(r.Step, r.Loss, tps, r.LearningRate);
+            AgentProgress.Step(r.Step, totalSteps, r.Loss, tps);
             lastLoss = r.Loss;
             lastMfu = mfu;
             tokens += r.Tokens;

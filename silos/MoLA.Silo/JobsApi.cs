@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using MoLA.Grains;
+
+namespace MoLA.Silo;
+
+/// <summary>
+/// The REST API under /api (bearer token required): GET/POST /api/jobs, GET /api/jobs/{id}, POST /api/jobs/{id}/cancel,
+/// GET /api/jobs/{id}/logs?rank=R, GET /api/nodes. A refused request (400, 401, 404) writes nothing.
+/// </summary>
+public static class JobsApi
+{
+    public static void Map(IEndpointRouteBuilder app, SiloOptions options, string token)
+    {
+        var api = app.MapGroup("/api");
+        api.AddEndpointFilter(async (context, next) =>
+            ApiToken.Authorized(context.HttpContext.Request, token)
+                ? await next(context)
+                : Results.Json(new { error = "missing or wrong bearer token (Authorization: Bearer <token from the token file>)" }, statusCode: 401));
+
+        api.MapPost("/jobs", async (HttpRequest request, IGrainFactory grains, IJobSpecValidator validator) =>
+        {
+            SubmitJobRequest? body;
+            try
+            {
+                body = await request.ReadFromJsonAsync<SubmitJobRequest>(SiloJson.Options);
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or NotSupportedException)
+            {
+                return BadRequest("body", $"not a valid job request ({Inner(e).Message})");
+            }
+            if (body is null) return BadRequest("body", "empty; expected {\"settings\": {...}, \"dp\": D, \"ep\": E}");
+            JobSpec spec;
+            string id;
+            try
+            {
+                (spec, id) = await Prepare(body, options, grains, validator);
+            }
+            catch (JobSpecException e)
+            {
+                return BadRequest(e.Field, e.Message[(e.Field.Length + 2)..]);
+            }
+            var status = await grains.GetGrain<ITrainingJobGrain>(id).Submit(spec);
+            return Results.Json(JobView.From(status), SiloJson.Options, statusCode: 201);
+        });
+
+        api.MapGet("/jobs", async (IGrainFactory grains) =>
+        {
+            var views = new List<JobView>();
+            foreach (var id in await grains.GetGrain<IJobCatalogGrain>(0).List())
+                if (await grains.GetGrain<ITrainingJobGrain>(id).GetStatus() is { } s) views.Add(JobView.From(s));
+            return Results.Json(views, SiloJson.Options);
+        });
+
+        api.MapGet("/jobs/{id}", async (string id, IGrainFactory grains) =>
+            await Find(grains, id) is { } s ? Results.Json(JobView.From(s), SiloJson.Options) : NotFound(id));
+
+        api.MapPost("/jobs/{id}/cancel", async (string id, IGrainFactory grains) =>
+            await Find(grains, id) is null ? NotFound(id)
+                : Results.Json(JobView.From(await grains.GetGrain<ITrainingJobGrain>(id).Cancel("cancelled by the user")), SiloJson.Options));
+
+        api.MapGet("/jobs/{id}/logs", async (string id, int? rank, IGrainFactory grains) =>
+        {
+            if (await Find(grains, id) is not { } s) return NotFound(id);
+            var r = rank ?? 0;
+            if (r < 0 || r >= s.Spec.WorldSize) return BadRequest("rank", $"must be in [0, {s.Spec.WorldSize - 1}], got {r}");
+            var file = JobPaths.RankLog(s.Spec.RunDirectory, r);
+            return File.Exists(file) ? Results.Text(await ReadShared(file), "text/plain") : Results.Text("", "text/plain");
+        });
+
+        api.MapGet("/nodes", async (IGrainFactory grains) =>
+        {
+            var views = new List<NodeView>();
+            foreach (var name in await grains.GetGrain<ISchedulerGrain>(0).Nodes())
+                if (await grains.GetGrain<INodeGrain>(name).GetInfo() is { } n)
+                    views.Add(new NodeView(n.Name, n.Registration.Address, n.Alive && DateTime.UtcNow - n.LastHeartbeat < TimeSpan.FromSeconds(15),
+                        n.LastHeartbeat, n.Registration.Devices.Select(d => $"{d.Kind}:{d.Index}").ToList(), n.Assigned, n.Running));
+            return Results.Json(views, SiloJson.Options);
+        });
+    }
+
+    /// <summary>Validates everything before anything is written: settings, shape, capacity.</summary>
+    private static async Task<(JobSpec, string)> Prepare(SubmitJobRequest body, SiloOptions options, IGrainFactory grains, IJobSpecValidator validator)
+    {
+        var dp = body.Dp ?? 1;
+        var ep = body.Ep ?? 1;
+        if (dp < 1) throw new JobSpecException("dp", $"must be >= 1, got {dp}");
+        if (ep < 1) throw new JobSpecException("ep", $"must be >= 1, got {ep}");
+        var settings = body.Settings ?? [];
+        if (settings.ContainsKey("out")) throw new JobSpecException("out", "is chosen by the cluster (the job's run directory under the run root); leave it out");
+        if (settings.ContainsKey("resume")) throw new JobSpecException("resume", "is not a cluster job setting");
+        var device = validator.Validate(settings, dp, ep);
+        var capacity = await grains.GetGrain<ISchedulerGrain>(0).Capacity();
+        var slots = capacity.GetValueOrDefault(device);
+        if (dp * ep > slots)
+            throw new JobSpecException("dp", $"dp {dp} x ep {ep} = {dp * ep} ranks, but the cluster has {slots} {device} device slot{(slots == 1 ? "" : "s")} on live nodes");
+        var id = NewJobId();
+        var name = string.IsNullOrWhiteSpace(body.Name) ? id : body.Name.Trim();
+        var runDirectory = Path.Combine(Path.GetFullPath(options.RunRoot), id);
+        var spec = new JobSpec
+        {
+            Name = name,
+            Settings = new Dictionary<string, string>(settings, StringComparer.Ordinal),
+            DataParallel = dp,
+            ExpertParallel = ep,
+            Priority = body.Priority ?? 0,
+            RunDirectory = runDirectory,
+            Device = device,
+        };
+        return (spec, id);
+    }
+
+    private static string NewJobId() =>
+        string.Create(CultureInfo.InvariantCulture, $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant()}");
+
+    private static async Task<JobStatus?> Find(IGrainFactory grains, string id) =>
+        id.Length is > 0 and <= 100 ? await grains.GetGrain<ITrainingJobGrain>(id).GetStatus() : null;
+
+    private static async Task<string> ReadShared(string file)
+    {
+        await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync();
+    }
+
+    private static IResult BadRequest(string field, string message) =>
+        Results.Json(new { error = $"{field}: {message}", field }, statusCode: 400);
+
+    private static IResult NotFound(string id) => Results.Json(new { error = $"no job '{id}'" }, statusCode: 404);
+
+    private static Exception Inner(Exception e) => e.InnerException ?? e;
+}

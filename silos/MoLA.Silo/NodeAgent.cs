@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MoLA.Grains;
+
+namespace MoLA.Silo;
+
+/// <summary>
+/// The node agent (torchrun's elastic agent, run as a hosted service of the silo): registers this node's device slots,
+/// then every period reports the rank processes it runs and receives the ranks it should run (its NodeGrain's desired
+/// state); starts what is missing, stops what was released, and reports starts, progress and exits to each job grain.
+/// Reports are queued and retried in order, so a grain call that fails (a silo restarting) loses nothing.
+/// </summary>
+public sealed class NodeAgent(IGrainFactory grains, SiloOptions options, RankProgram program, ILogger<NodeAgent> log) : BackgroundService
+{
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+    private readonly Dictionary<string, RankProcess> _ranks = [];
+    private readonly HashSet<string> _launched = [];
+    private readonly ConcurrentQueue<Func<Task>> _reports = new();
+    private readonly ConcurrentDictionary<string, (RankAssignment, RankProgress)> _latestProgress = new();
+
+    /// <summary>True once this node is registered (the silo's readiness).</summary>
+    public bool Registered { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stop)
+    {
+        var registration = new NodeRegistration
+        {
+            Name = options.NodeName,
+            Address = options.NodeAddress,
+            Devices = Enumerable.Range(0, options.CpuSlots).Select(i => new DeviceSlot(i, "cpu")).ToList(),
+            RendezvousPortStart = options.RendezvousPortStart,
+            RendezvousPortCount = options.RendezvousPortCount,
+        };
+        var node = grains.GetGrain<INodeGrain>(options.NodeName);
+        while (!stop.IsCancellationRequested && !Registered)
+        {
+            try
+            {
+                await node.Register(registration);
+                await grains.GetGrain<ISchedulerGrain>(0).AddNode(options.NodeName);
+                Registered = true;
+                log.LogInformation("Node agent {Node}: {Slots} CPU slots registered", options.NodeName, options.CpuSlots);
+            }
+            catch (Exception e) when (!stop.IsCancellationRequested)
+            {
+                log.LogWarning("Node agent {Node}: registration failed, retrying: {Error}", options.NodeName, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stop).ContinueWith(_ => { });
+            }
+        }
+        using var timer = new PeriodicTimer(options.AgentPeriod);
+        try
+        {
+            do
+            {
+                await Reconcile(node);
+                await Flush();
+            }
+            while (await timer.WaitForNextTickAsync(stop));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            StopAll();
+        }
+    }
+
+    private async Task Reconcile(INodeGrain node)
+    {
+        List<RankAssignment> desired;
+        try
+        {
+            desired = await node.Heartbeat(new NodeHeartbeat(_ranks.ToDictionary(r => r.Key, r => r.Value.ProcessId)));
+        }
+        catch (Exception e)
+        {
+            log.LogWarning("Node agent {Node}: heartbeat failed: {Error}", options.NodeName, e.Message);
+            return;
+        }
+        var wanted = desired.ToDictionary(a => a.Key);
+        foreach (var a in desired.Where(a => !_launched.Contains(a.Key)))
+            Launch(a);
+        foreach (var (key, rank) in _ranks.ToList())
+        {
+            if (rank.HasExited)
+            {
+                var exit = rank.Exit();
+                var a = rank.Assignment;
+                QueueLatestProgress(a);
+                if (!rank.StopRequested) Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportExited(a.Generation, a.Rank, exit));
+                log.LogInformation("Rank {Key} (pid {Pid}) {Exit}", key, rank.ProcessId, exit.Describe());
+                rank.Dispose();
+                _ranks.Remove(key);
+            }
+            else if (!wanted.ContainsKey(key))
+            {
+                rank.Stop(StopGrace);
+            }
+        }
+        foreach (var (assignment, _) in _latestProgress.Values.ToList())
+            QueueLatestProgress(assignment);
+    }
+
+    private void Launch(RankAssignment a)
+    {
+        _launched.Add(a.Key);
+        try
+        {
+            var threads = options.ThreadsPerSlot ?? Math.Max(1, Environment.ProcessorCount / Math.Max(1, options.CpuSlots));
+            var rank = RankProcess.Start(a, program, threads, p => _latestProgress[a.Key] = (a, p));
+            _ranks[a.Key] = rank;
+            log.LogInformation("Started rank {Key} as pid {Pid}", a.Key, rank.ProcessId);
+            Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportStarted(a.Generation, a.Rank, rank.ProcessId));
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            log.LogError("Cannot start rank {Key}: {Error}", a.Key, e.Message);
+            var exit = new RankExit(127, null, $"the node agent could not start '{program.Program}': {e.Message}", DateTime.UtcNow);
+            Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportExited(a.Generation, a.Rank, exit));
+        }
+    }
+
+    private void QueueLatestProgress(RankAssignment a)
+    {
+        if (_latestProgress.TryRemove(a.Key, out var latest))
+            Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportProgress(a.Generation, a.Rank, latest.Item2));
+    }
+
+    private void Enqueue(Func<Task> report) => _reports.Enqueue(report);
+
+    /// <summary>Sends queued reports in order; stops at the first failure and retries it next period.</summary>
+    private async Task Flush()
+    {
+        while (_reports.TryPeek(out var report))
+        {
+            try
+            {
+                await report();
+            }
+            catch (Exception e)
+            {
+                log.LogWarning("Node agent {Node}: report failed, will retry: {Error}", options.NodeName, e.Message);
+                return;
+            }
+            _reports.TryDequeue(out _);
+        }
+    }
+
+    /// <summary>The silo is stopping: ranks get SIGTERM (they checkpoint), then SIGKILL after the grace period.</summary>
+    private void StopAll()
+    {
+        foreach (var rank in _ranks.Values) rank.Stop(StopGrace);
+        var deadline = DateTime.UtcNow + StopGrace;
+        while (_ranks.Values.Any(r => !r.HasExited) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        foreach (var rank in _ranks.Values)
+        {
+            rank.Stop(TimeSpan.Zero);
+            rank.Dispose();
+        }
+        _ranks.Clear();
+    }
+}

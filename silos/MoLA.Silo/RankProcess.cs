@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using MoLA.Grains;
+
+namespace MoLA.Silo;
+
+/// <summary>
+/// One `mola train` rank process started by the node agent: the rendezvous environment in, progress lines
+/// ("@mola {json}") out to a callback, every other line to the rank's log file. Its crash never reaches the silo.
+/// </summary>
+internal sealed class RankProcess : IDisposable
+{
+    private const string ProgressPrefix = "@mola ";
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+    private readonly object _logLock = new();
+    private string? _lastLine;
+
+    public RankAssignment Assignment { get; }
+    public int ProcessId { get; }
+    public bool StopRequested { get; private set; }
+    private DateTime _stopRequestedAt;
+
+    private RankProcess(RankAssignment assignment, Process process, StreamWriter log)
+    {
+        Assignment = assignment;
+        _process = process;
+        _log = log;
+        ProcessId = process.Id;
+    }
+
+    public static RankProcess Start(RankAssignment a, RankProgram program, int threads, Action<RankProgress> onProgress)
+    {
+        var jobDirectory = a.Spec.RunDirectory;
+        var logFile = JobPaths.RankLog(jobDirectory, a.Rank);
+        Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
+        var log = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        var psi = new ProcessStartInfo(program.Program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = jobDirectory,
+        };
+        foreach (var arg in program.PrefixArguments) psi.ArgumentList.Add(arg);
+        psi.ArgumentList.Add("train");
+        foreach (var (key, value) in a.Spec.Settings.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            psi.ArgumentList.Add("--" + key);
+            psi.ArgumentList.Add(value);
+        }
+        psi.ArgumentList.Add("--out");
+        psi.ArgumentList.Add(JobPaths.Run(jobDirectory));
+        if (!a.Spec.Settings.ContainsKey("threads"))
+        {
+            psi.ArgumentList.Add("--threads");
+            psi.ArgumentList.Add(threads.ToString(CultureInfo.InvariantCulture));
+        }
+        // The contract `mola launch` and a Kubernetes pod use (RendezvousInfo reads it); rank 0 serves the store.
+        var env = psi.Environment;
+        env["RANK"] = Str(a.Rank);
+        env["LOCAL_RANK"] = Str(a.LocalRank);
+        env["WORLD_SIZE"] = Str(a.Spec.WorldSize);
+        env["MASTER_ADDR"] = a.Rendezvous.Address;
+        env["MASTER_PORT"] = Str(a.Rendezvous.Port);
+        env["MOLA_DP"] = Str(a.Spec.DataParallel);
+        env["MOLA_EP"] = Str(a.Spec.ExpertParallel);
+        env["MOLA_PLACEMENT"] = "";
+        env["MOLA_STORE_HOSTED"] = "0";
+        env["MOLA_JOB_ID"] = a.JobId;
+        env["MOLA_GENERATION"] = Str(a.Generation);
+        env["MOLA_PROGRESS"] = "1";
+        if (a.Spec.Device == "cuda") env["CUDA_VISIBLE_DEVICES"] = Str(a.Slot);
+        var process = new Process { StartInfo = psi };
+        process.Start();
+        process.StandardInput.Close();
+        var rank = new RankProcess(a, process, log);
+        log.WriteLine($"# {DateTime.UtcNow:O} rank {a.Rank} of {a.JobId} generation {a.Generation} started as pid {process.Id}");
+        process.OutputDataReceived += (_, e) => rank.OnLine(e.Data, onProgress);
+        process.ErrorDataReceived += (_, e) => rank.OnLine(e.Data, onProgress);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return rank;
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The exit, once the process ended and its output was drained.</summary>
+    public RankExit Exit()
+    {
+        _process.WaitForExit();
+        var code = _process.ExitCode;
+        int? signal = code is > 128 and < 160 && code != 130 ? code - 128 : null;
+        lock (_logLock) _log.WriteLine($"# {DateTime.UtcNow:O} exited with code {code}");
+        return new RankExit(code, signal, code == 0 ? null : _lastLine, DateTime.UtcNow);
+    }
+
+    /// <summary>SIGTERM first (`mola train` checkpoints and exits), SIGKILL when it does not stop in time.</summary>
+    public void Stop(TimeSpan grace)
+    {
+        if (_process.HasExited) return;
+        if (!StopRequested)
+        {
+            StopRequested = true;
+            _stopRequestedAt = DateTime.UtcNow;
+            if (!OperatingSystem.IsWindows()) _ = Kill(_process.Id, 15);
+            else _process.Kill(entireProcessTree: true);
+        }
+        else if (DateTime.UtcNow - _stopRequestedAt > grace)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+    }
+
+    private void OnLine(string? line, Action<RankProgress> onProgress)
+    {
+        if (line is null) return;
+        if (line.StartsWith(ProgressPrefix, StringComparison.Ordinal) && ParseProgress(line[ProgressPrefix.Length..]) is { } p)
+        {
+            onProgress(p);
+            return;
+        }
+        lock (_logLock)
+        {
+            _log.WriteLine(line);
+            if (!string.IsNullOrWhiteSpace(line)) _lastLine = line.Length > 500 ? line[..500] : line;
+        }
+    }
+
+    internal static RankProgress? ParseProgress(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var r = doc.RootElement;
+            return new RankProgress(r.GetProperty("step").GetInt64(), r.GetProperty("total_steps").GetInt64(),
+                r.GetProperty("loss").GetDouble(), r.GetProperty("tokens_per_second").GetDouble(), DateTime.UtcNow);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    public void Dispose()
+    {
+        _process.Dispose();
+        lock (_logLock) _log.Dispose();
+    }
+
+    private static string Str(int v) => v.ToString(CultureInfo.InvariantCulture);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}

@@ -1,0 +1,85 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MoLA.Grains;
+using Orleans.Configuration;
+
+namespace MoLA.Silo;
+
+/// <summary>
+/// Builds one node's host: the Orleans silo (clustering and grain state from <see cref="SiloOptions.Provider"/>), the
+/// token-protected REST API, /healthz and /readyz, and the node agent. The caller supplies what is specific to
+/// training: the job validator and the rank program.
+/// </summary>
+public static class SiloHost
+{
+    public const string DatabaseFile = "grains.db";
+
+    public static WebApplication Build(SiloOptions options, IJobSpecValidator validator, RankProgram program, Action<ILoggingBuilder>? logging = null)
+    {
+        if (options.Provider != "embedded")
+            throw new ArgumentException($"provider: '{options.Provider}' is not available in this build (only 'embedded'; PostgreSQL comes next)");
+        Directory.CreateDirectory(options.StateDirectory);
+        Directory.CreateDirectory(options.RunRoot);
+        var database = Path.Combine(options.StateDirectory, DatabaseFile);
+        SqliteGrainStateSchema.Apply(database);
+        var token = ApiToken.LoadOrCreate(options.ResolvedTokenFile);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "mola-silo", Args = [] });
+        builder.Logging.ClearProviders();
+        if (logging is not null) logging(builder.Logging);
+        else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("MoLA", LogLevel.Information);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(options.ApiAddress), options.ApiPort));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(validator);
+        builder.Services.AddSingleton(program);
+        builder.Services.AddSingleton<NodeAgent>();
+        if (options.Agent) builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeAgent>());
+        builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(c =>
+            {
+                c.ClusterId = options.ClusterId;
+                c.ServiceId = options.ServiceId;
+            });
+            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
+            silo.AddAdoNetGrainStorage(StorageNames.Grains, o =>
+            {
+                o.Invariant = "System.Data.SQLite";
+                o.ConnectionString = SqliteGrainStateSchema.ConnectionString(database);
+            });
+            // One machine: reminders live in the silo's memory; the job grains re-register theirs on activation.
+            silo.UseInMemoryReminderService();
+        });
+
+        var app = builder.Build();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        JobsApi.Map(app, options, token);
+        return app;
+    }
+
+    /// <summary>Ready when the silo answers and, with an agent, this node is registered.</summary>
+    private sealed class ReadinessCheck(IGrainFactory grains, SiloOptions options, NodeAgent agent) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await grains.GetGrain<IJobCatalogGrain>(0).List();
+            }
+            catch (Exception e)
+            {
+                return HealthCheckResult.Unhealthy($"the silo does not answer: {e.Message}");
+            }
+            return !options.Agent || agent.Registered ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("the node agent has not registered yet");
+        }
+    }
+}

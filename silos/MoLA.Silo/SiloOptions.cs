@@ -1,0 +1,38 @@
+namespace MoLA.Silo;
+
+/// <summary>
+/// A silo's settings (`mola silo --config silo.yaml [--flag value]`, or `mola cluster` for the embedded default).
+/// Every value is checked by <see cref="SiloConfig.Validate"/>; an error names the field.
+/// </summary>
+public sealed record SiloOptions
+{
+    /// <summary>This node's name (its NodeGrain key).</summary>
+    public string NodeName { get; init; } = Environment.MachineName.ToLowerInvariant();
+    public string ClusterId { get; init; } = "mola";
+    public string ServiceId { get; init; } = "mola";
+    /// <summary>embedded: localhost clustering, grain state in SQLite under <see cref="StateDirectory"/>.</summary>
+    public string Provider { get; init; } = "embedded";
+    public string StateDirectory { get; init; } = ".mola/cluster";
+    public int SiloPort { get; init; } = 11111;
+    public int GatewayPort { get; init; } = 30000;
+    public string ApiAddress { get; init; } = "127.0.0.1";
+    public int ApiPort { get; init; } = 7870;
+    /// <summary>The bearer token file (created, mode 0600, on first start). Default: StateDirectory/token.</summary>
+    public string? TokenFile { get; init; }
+    /// <summary>Where job run directories live; every node must see the same path (a shared volume).</summary>
+    public string RunRoot { get; init; } = ".mola/cluster/runs";
+    /// <summary>Run the node agent in this silo (offers this node's devices).</summary>
+    public bool Agent { get; init; } = true;
+    public int CpuSlots { get; init; } = 2;
+    /// <summary>libtorch threads per CPU rank (default: cores / slots, at least 1).</summary>
+    public int? ThreadsPerSlot { get; init; }
+    /// <summary>The address other nodes reach this node's rank 0 on.</summary>
+    public string NodeAddress { get; init; } = "127.0.0.1";
+    public int RendezvousPortStart { get; init; } = 29500;
+    public int RendezvousPortCount { get; init; } = 100;
+    /// <summary>How often the agent reports and picks up assignments.</summary>
+    public TimeSpan AgentPeriod { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    public string ResolvedTokenFile => TokenFile ?? Path.Combine(StateDirectory, "token");
+    public string ApiUrl => $"http://{(ApiAddress is "0.0.0.0" or "::" ? "127.0.0.1" : ApiAddress)}:{ApiPort}";
+}
