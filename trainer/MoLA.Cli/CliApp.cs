@@ -26,6 +26,13 @@ public static class CliApp
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(LaunchCommand.Create());
+        root.Subcommands.Add(ClusterCommand.CreateCluster());
+        root.Subcommands.Add(ClusterCommand.CreateSilo());
+        root.Subcommands.Add(SubmitCommand.Create());
+        root.Subcommands.Add(JobCommands.Jobs());
+        root.Subcommands.Add(JobCommands.Status());
+        root.Subcommands.Add(JobCommands.Cancel());
+        root.Subcommands.Add(JobCommands.Logs());
         var bench = new Command("bench", "Benchmarks of this machine and of MoLA.Torch against PyTorch");
         bench.Subcommands.Add(BenchOpsCommand.Create());
         bench.Subcommands.Add(BenchAlphaCommand.Create());
@@ -70,6 +77,11 @@ public static class CliApp
         {
             error.WriteLine($"mola: error: {Unwrap(e).Message}");
             return ExitCodes.Usage;
+        }
+        catch (Exception e) when (Unwrap(e) is Cluster.ClusterException c)
+        {
+            error.WriteLine($"mola: error: {c.Message}");
+            return ExitCodes.Failure;
         }
         catch (UsageException e)
         {

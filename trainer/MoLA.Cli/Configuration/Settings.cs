@@ -104,6 +104,11 @@ public sealed class Settings
     public IReadOnlyDictionary<string, string> Values() =>
         _values.OrderBy(v => v.Key, StringComparer.Ordinal).ToDictionary(v => v.Key, v => v.Value.Value, StringComparer.Ordinal);
 
+    /// <summary>The settings given in the YAML file or as flags (not defaults): what a cluster job carries.</summary>
+    public IReadOnlyDictionary<string, string> Explicit() =>
+        _values.Where(v => v.Value.Origin != "default").OrderBy(v => v.Key, StringComparer.Ordinal)
+            .ToDictionary(v => v.Key, v => v.Value.Value, StringComparer.Ordinal);
+
     public bool Has(string name) => _values.ContainsKey(Known(name));
 
     public string? String(string name) => _values.TryGetValue(Known(name), out var v) ? v.Value : null;
