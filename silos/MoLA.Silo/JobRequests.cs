@@ -31,7 +31,7 @@ public interface IJobSpecValidator
 /// <summary>How the agent starts a rank: the `mola` program and the arguments before "train".</summary>
 public sealed record RankProgram(string Program, IReadOnlyList<string> PrefixArguments);
 
-/// <summary>What GET /api/jobs/{id} returns: the job status, flattened for JSON clients.</summary>
+/// <summary>What GET /api/jobs/{id} returns: the job status, flattened for JSON clients. RunDirectory is rank 0's `mola train --out`.</summary>
 public sealed record JobView(
     string JobId, string Name, string State, int Generation, int WorldSize, int Dp, int Ep, int Priority, long Step, long TotalSteps,
     string RunDirectory, string? Reason, DateTime SubmittedAt, DateTime? StartedAt, DateTime? FinishedAt, string? Rendezvous,
@@ -39,7 +39,7 @@ public sealed record JobView(
 {
     public static JobView From(JobStatus s) => new(
         s.JobId, s.Spec.Name, s.State.Name(), s.Generation, s.Spec.WorldSize, s.Spec.DataParallel, s.Spec.ExpertParallel, s.Spec.Priority,
-        s.Step, s.TotalSteps, s.Spec.RunDirectory, s.Reason, s.SubmittedAt, s.StartedAt, s.FinishedAt,
+        s.Step, s.TotalSteps, JobPaths.Run(s.Spec.RunDirectory), s.Reason, s.SubmittedAt, s.StartedAt, s.FinishedAt,
         s.Rendezvous is { } r ? $"{r.Address}:{r.Port}" : null, s.LastCheckpoint,
         s.Ranks.Select(r => new RankView(r.Rank, r.Node, r.Slot, r.ProcessId, r.Progress?.Step, r.Progress?.Loss, r.Progress?.TokensPerSecond,
             r.LastHeartbeat, r.Exit?.ExitCode, r.Exit?.Signal, r.Exit?.Describe())).ToList(),

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using MoLA.TestSupport;
+using MoLA.Torch;
+using MoLA.Torch.IO;
+using MoLA.Training.Runs;
+
+namespace MoLA.Cli.Tests;
+
+/// <summary>
+/// The embedded cluster as a user runs it: `mola cluster` as a real process (Orleans silo, SQLite grain state, node
+/// agent of 2 CPU slots) on free loopback ports and a temp state directory; the client commands find it through the
+/// endpoint file it writes (MOLA_CLUSTER_DIR), exactly as `./mola submit` finds `./mola cluster` in a checkout.
+/// </summary>
+public sealed class EmbeddedClusterTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("mola-cluster-").FullName;
+    private string StateDir => Path.Combine(_root, "state");
+    private readonly int _apiPort = LoopbackPorts.Free();
+    private Process? _silo;
+    private readonly StringWriter _siloOutput = new();
+
+    public void Dispose()
+    {
+        StopSilo();
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    private static string Inv(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private void StartSilo()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[]
+                 {
+                     "exec", Cli.MolaDll, "cluster", "--slots", "2", "--state-dir", StateDir, "--api-port", Inv(_apiPort),
+                     "--silo-port", Inv(LoopbackPorts.Free()), "--gateway-port", Inv(LoopbackPorts.Free()),
+                     "--rendezvous-port-start", Inv(LoopbackPorts.Free()),
+                 })
+            psi.ArgumentList.Add(a);
+        _silo = Process.Start(psi)!;
+        _silo.OutputDataReceived += (_, e) => { lock (_siloOutput) _siloOutput.WriteLine(e.Data); };
+        _silo.ErrorDataReceived += (_, e) => { lock (_siloOutput) _siloOutput.WriteLine(e.Data); };
+        _silo.BeginOutputReadLine();
+        _silo.BeginErrorReadLine();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(_silo.HasExited, $"mola cluster exited with {(_silo.HasExited ? _silo.ExitCode : 0)}:\n{SiloOutput}");
+            try
+            {
+                if (http.GetAsync($"http://127.0.0.1:{_apiPort}/readyz").Result.StatusCode == HttpStatusCode.OK
+                    && File.Exists(Path.Combine(StateDir, "endpoint.json")))
+                    return;
+            }
+            catch (AggregateException) { }
+            Thread.Sleep(200);
+        }
+        Assert.Fail($"mola cluster was not ready within 60 s:\n{SiloOutput}");
+    }
+
+    /// <summary>SIGTERM (a real signal, as systemd or Kubernetes send), then SIGKILL if it does not stop in 20 s.</summary>
+    private void StopSilo()
+    {
+        if (_silo is null) return;
+        if (!_silo.HasExited)
+        {
+            using (var kill = Process.Start("kill", ["-TERM", Inv(_silo.Id)])) kill.WaitForExit();
+            if (!_silo.WaitForExit(20_000)) _silo.Kill(entireProcessTree: true);
+        }
+        _silo.WaitForExit();
+        _silo.Dispose();
+        _silo = null;
+    }
+
+    private string SiloOutput { get { lock (_siloOutput) return _siloOutput.ToString(); } }
+
+    private Dictionary<string, string> ClientEnvironment => new() { ["MOLA_CLUSTER_DIR"] = StateDir };
+
+    private CliRun Mola(params string[] args) => Cli.ChildProcess(ClientEnvironment, args);
+
+    private static string[] TinyJob(params string[] more) =>
+    [
+        "--base-model", TinyCheckpoint.Path, "--embedded-train-per-task", "8", "--batch-size", "4", "--cutoff-len", "256",
+        "--prompt-template", "alpaca-short", "--steps", "4", "--threads", "1", "--peak-gflops", "100", "--dropout", "0",
+        "--eval-data", "none", .. more,
+    ];
+
+    /// <summary>
+    /// submit --wait of a DP=2 job: both ranks run on the node, the job succeeds and its adapter is bitwise the adapter of
+    /// `mola launch --nproc 2` with the same settings (same two processes, same inputs, same machine: the agent must
+    /// hand the ranks exactly the launch contract). Then stop and restart the silo: `mola jobs` still lists the job.
+    /// </summary>
+    [Fact]
+    public void SubmitWaitRunsTheJobLikeLaunchAndTheJobSurvivesARestart()
+    {
+        StartSilo();
+        var submit = Mola(["submit", .. TinyJob(), "--dp", "2", "--name", "tiny-dp2", "--wait", "--json"]);
+        Assert.True(submit.ExitCode == 0, submit + "\n--- silo ---\n" + SiloOutput);
+        var job = JsonDocument.Parse(submit.Stdout).RootElement;
+        Assert.Equal("succeeded", job.GetProperty("state").GetString());
+        Assert.Equal(2, job.GetProperty("world_size").GetInt32());
+        Assert.Equal(4, job.GetProperty("step").GetInt64());
+        var ranks = job.GetProperty("ranks").EnumerateArray().ToList();
+        Assert.Equal([0, 1], ranks.Select(r => r.GetProperty("rank").GetInt32()));
+        Assert.All(ranks, r => Assert.Equal("local", r.GetProperty("node").GetString()));
+        Assert.All(ranks, r => Assert.True(r.GetProperty("pid").GetInt32() > 0));
+        Assert.All(ranks, r => Assert.Equal(0, r.GetProperty("exit_code").GetInt32()));
+        var jobId = job.GetProperty("job_id").GetString()!;
+        var runDir = job.GetProperty("run_directory").GetString()!;
+
+        var launchDir = Path.Combine(_root, "launch");
+        var launch = Cli.ChildProcess(new Dictionary<string, string>(),
+            ["launch", "--nproc", "2", "--master-port", Inv(LoopbackPorts.Free()), "--", "train", "--out", launchDir, .. TinyJob()]);
+        Assert.True(launch.ExitCode == 0, launch.ToString());
+        AssertSameAdapter(Path.Combine(launchDir, RunFiles.AdapterDir), Path.Combine(runDir, RunFiles.AdapterDir));
+
+        var logs = Mola("logs", jobId, "--rank", "1");
+        Assert.True(logs.ExitCode == 0, logs.ToString());
+        Assert.Contains($"rank 1 of {jobId} generation 1 started", logs.Stdout, StringComparison.Ordinal);
+        Assert.Contains("exited with code 0", logs.Stdout, StringComparison.Ordinal);
+
+        StopSilo();
+        StartSilo();
+        var jobs = Mola("jobs", "--json");
+        Assert.True(jobs.ExitCode == 0, jobs.ToString());
+        var listed = JsonDocument.Parse(jobs.Stdout).RootElement.EnumerateArray().Single(j => j.GetProperty("job_id").GetString() == jobId);
+        Assert.Equal("succeeded", listed.GetProperty("state").GetString());
+        Assert.Equal("tiny-dp2", listed.GetProperty("name").GetString());
+        var table = Mola("jobs");
+        Assert.Contains(jobId, table.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>Refused at submit, naming the setting, exit 2; the cluster keeps no trace (no job listed, no run directory).</summary>
+    [Fact]
+    public void InvalidJobsAreRefusedAtSubmitAndNothingIsScheduled()
+    {
+        StartSilo();
+        var negativeSteps = Path.Combine(_root, "job.yaml");
+        File.WriteAllText(negativeSteps, $"base-model: {TinyCheckpoint.Path}\nsteps: -3\n");
+        (string[] Args, string Field)[] cases =
+        [
+            (TinyJob("--shape", "24x8"), "shape"),
+            (TinyJob("--strategy", "explicit", "--experts", "2,x,4"), "experts"),
+            ([negativeSteps], "steps"),
+            (["--base-model", Path.Combine(_root, "no-such-model"), "--steps", "2"], "base-model"),
+            (TinyJob("--data", Path.Combine(_root, "missing.jsonl")), "data"),
+            ([.. TinyJob(), "--dp", "4"], "dp"),
+        ];
+        foreach (var (args, field) in cases)
+        {
+            var run = Mola(["submit", .. args]);
+            Assert.True(run.ExitCode == 2, $"{field}: {run}");
+            Assert.Contains($"mola: error: {field}: ", run.Stderr, StringComparison.Ordinal);
+        }
+        var jobs = Mola("jobs", "--json");
+        Assert.True(jobs.ExitCode == 0, jobs.ToString());
+        Assert.Empty(JsonDocument.Parse(jobs.Stdout).RootElement.EnumerateArray());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(StateDir, "runs")));
+    }
+
+    /// <summary>The API needs the bearer token: none or a wrong one gets 401 and changes nothing; the client exits 1.</summary>
+    [Fact]
+    public async Task RequestsWithoutTheTokenGet401()
+    {
+        StartSilo();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_apiPort}/") };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/jobs")).StatusCode);
+        using var post = new HttpRequestMessage(HttpMethod.Post, "api/jobs") { Content = new StringContent("{\"settings\":{}}", System.Text.Encoding.UTF8, "application/json") };
+        post.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not-the-token");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(post)).StatusCode);
+
+        var wrong = Path.Combine(_root, "wrong-token");
+        File.WriteAllText(wrong, "not-the-token\n");
+        var run = Mola("jobs", "--coordinator", $"http://127.0.0.1:{_apiPort}", "--token-file", wrong);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("401", run.Stderr, StringComparison.Ordinal);
+
+        var token = File.ReadAllText(Path.Combine(StateDir, "token")).Trim();
+        using var bad = new HttpRequestMessage(HttpMethod.Post, "api/jobs") { Content = new StringContent("{\"dp\": \"two\"}", System.Text.Encoding.UTF8, "application/json") };
+        bad.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var response = await http.SendAsync(bad);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("\"field\":\"body\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var jobs = Mola("jobs", "--json");
+        Assert.Empty(JsonDocument.Parse(jobs.Stdout).RootElement.EnumerateArray());
+    }
+
+    private static void AssertSameAdapter(string expectedDir, string actualDir)
+    {
+        using var scope = torch.NewDisposeScope();
+        var expected = SafetensorsIO.Load(Path.Combine(expectedDir, "adapter_model.safetensors"));
+        var actual = SafetensorsIO.Load(Path.Combine(actualDir, "adapter_model.safetensors"));
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        foreach (var name in expected.Keys)
+        {
+            Assert.Equal(expected[name].Shape, actual[name].Shape);
+            Assert.True(expected[name].sub(actual[name]).abs().max().item() == 0, $"{name} differs");
+        }
+    }
+}
