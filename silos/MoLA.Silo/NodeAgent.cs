@@ -11,19 +11,31 @@ namespace MoLA.Silo;
 /// state); starts what is missing, stops what was released, and reports starts, progress and exits to each job grain.
 /// Reports are queued and retried in order, so a grain call that fails (a silo restarting) loses nothing.
 /// </summary>
-public sealed class NodeAgent(IGrainFactory grains, SiloOptions options, RankProgram program, ILogger<NodeAgent> log) : BackgroundService
+public sealed class NodeAgent(IGrainFactory grains, SiloOptions options, RankProgram program, IHostApplicationLifetime lifetime, ILogger<NodeAgent> log)
+    : BackgroundService
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private readonly Dictionary<string, RankProcess> _ranks = [];
     private readonly HashSet<string> _launched = [];
     private readonly ConcurrentQueue<Func<Task>> _reports = new();
     private readonly ConcurrentDictionary<string, (RankAssignment, RankProgress)> _latestProgress = new();
+    /// <summary>Released by a rank's first step, so "training has started" reaches the job grain without waiting a period.</summary>
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly ConcurrentDictionary<string, byte> _stepping = new();
 
     /// <summary>True once this node is registered (the silo's readiness).</summary>
     public bool Registered { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
+        // Hosted services start before the silo accepts grain calls; registering earlier only collects placement retries.
+        var started = new TaskCompletionSource();
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stop.Register(() => started.TrySetCanceled()))
+        {
+            try { await started.Task; }
+            catch (TaskCanceledException) { return; }
+        }
         var registration = new NodeRegistration
         {
             Name = options.NodeName,
@@ -48,15 +60,14 @@ public sealed class NodeAgent(IGrainFactory grains, SiloOptions options, RankPro
                 await Task.Delay(TimeSpan.FromSeconds(1), stop).ContinueWith(_ => { });
             }
         }
-        using var timer = new PeriodicTimer(options.AgentPeriod);
         try
         {
-            do
+            while (true)
             {
                 await Reconcile(node);
                 await Flush();
+                await _wake.WaitAsync(options.AgentPeriod, stop);
             }
-            while (await timer.WaitForNextTickAsync(stop));
         }
         catch (OperationCanceledException)
         {
@@ -109,7 +120,11 @@ public sealed class NodeAgent(IGrainFactory grains, SiloOptions options, RankPro
         try
         {
             var threads = options.ThreadsPerSlot ?? Math.Max(1, Environment.ProcessorCount / Math.Max(1, options.CpuSlots));
-            var rank = RankProcess.Start(a, program, threads, p => _latestProgress[a.Key] = (a, p));
+            var rank = RankProcess.Start(a, program, threads, p =>
+            {
+                _latestProgress[a.Key] = (a, p);
+                if (_stepping.TryAdd(a.Key, 0)) _wake.Release();
+            });
             _ranks[a.Key] = rank;
             log.LogInformation("Started rank {Key} as pid {Pid}", a.Key, rank.ProcessId);
             Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportStarted(a.Generation, a.Rank, rank.ProcessId));
@@ -146,6 +161,12 @@ public sealed class NodeAgent(IGrainFactory grains, SiloOptions options, RankPro
             }
             _reports.TryDequeue(out _);
         }
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _wake.Dispose();
     }
 
     /// <summary>The silo is stopping: ranks get SIGTERM (they checkpoint), then SIGKILL after the grace period.</summary>

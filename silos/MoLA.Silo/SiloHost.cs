@@ -34,7 +34,9 @@ public static class SiloHost
         builder.Logging.ClearProviders();
         if (logging is not null) logging(builder.Logging);
         else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Warning)
-            .AddFilter("MoLA", LogLevel.Information);
+            .AddFilter("MoLA", LogLevel.Information)
+            // ServerGC advice: the silo shares its machine with the rank processes, workstation GC is the right choice.
+            .AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(options.ApiAddress), options.ApiPort));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(validator);

@@ -2,7 +2,7 @@ namespace MoLA.Silo;
 
 /// <summary>
 /// A silo's settings (`mola silo --config silo.yaml [--flag value]`, or `mola cluster` for the embedded default).
-/// Every value is checked by <see cref="SiloConfig.Validate"/>; an error names the field.
+/// The CLI checks every value where it reads it (trainer/MoLA.Cli/Cluster/SiloSettings.cs); an error names the field.
 /// </summary>
 public sealed record SiloOptions
 {

@@ -40,6 +40,7 @@ public static class CliApp
         bench.Subcommands.Add(BenchTrainStepCommand.Create());
         bench.Subcommands.Add(BenchAllReduceCommand.Create());
         bench.Subcommands.Add(BenchParallelCommand.Create());
+        bench.Subcommands.Add(BenchClusterCommand.Create());
         root.Subcommands.Add(bench);
         return root;
     }

@@ -81,25 +81,45 @@ internal static class SubmitCommand
         return result;
     }
 
-    /// <summary>Polls the job once a second, printing progress lines, until it is finished.</summary>
+    /// <summary>
+    /// Polls the job twice a second until it ends. On a terminal one line is redrawn with a bar (step, loss, ETA);
+    /// in a log a line is printed on every state change and every tenth of the steps.
+    /// </summary>
     private static JobView Follow(ClusterClient client, string id, TextWriter error)
     {
-        var lastLine = "";
+        var interactive = ReferenceEquals(error, Console.Error) && ProgressDisplay.StderrIsInteractive;
+        var lastState = "";
+        var lastDecile = -1L;
+        var running = System.Diagnostics.Stopwatch.StartNew();
+        long firstStep = -1;
         while (true)
         {
             var job = client.Status(id).GetAwaiter().GetResult();
-            var line = job.State == "running"
-                ? string.Create(CultureInfo.InvariantCulture,
-                    $"  {job.State} g{job.Generation}  step {job.Step}/{job.TotalSteps}{(job.Ranks.FirstOrDefault(r => r.Rank == 0)?.Loss is { } l ? $"  loss {l:F4}" : "")}")
-                : $"  {job.State}";
-            if (line != lastLine)
+            var final = job.State is "succeeded" or "failed" or "cancelled";
+            if (job.State == "running" && job.TotalSteps > 0)
             {
-                error.WriteLine(line);
-                error.Flush();
-                lastLine = line;
+                if (firstStep < 0) { firstStep = job.Step; running.Restart(); }
+                var done = job.Step - firstStep;
+                var eta = done > 0 ? running.Elapsed.TotalSeconds / done * (job.TotalSteps - job.Step) : 0;
+                var loss = job.Ranks.FirstOrDefault(r => r.Rank == 0)?.Loss;
+                var width = 24;
+                var filled = (int)(width * job.Step / job.TotalSteps);
+                var line = string.Create(CultureInfo.InvariantCulture,
+                    $"[{new string('#', filled)}{new string('.', width - filled)}] step {job.Step}/{job.TotalSteps}{(loss is { } l ? $"  loss {l:F4}" : "")}  ETA {ProgressDisplay.Duration(eta)}");
+                var decile = job.Step * 10 / job.TotalSteps;
+                if (interactive) error.Write("\r\u001b[2K" + line);
+                else if (decile != lastDecile) error.WriteLine("  " + line);
+                lastDecile = decile;
             }
-            if (job.State is "succeeded" or "failed" or "cancelled") return job;
-            Thread.Sleep(TimeSpan.FromSeconds(1));
+            if (job.State != lastState && job.State != "running" || final)
+            {
+                if (interactive) error.Write("\r\u001b[2K");
+                if (job.State != lastState) error.WriteLine($"  {job.State}{(job.Reason is null ? "" : $": {job.Reason}")}");
+            }
+            lastState = job.State;
+            error.Flush();
+            if (final) return job;
+            Thread.Sleep(TimeSpan.FromMilliseconds(500));
         }
     }
 }

@@ -1,0 +1,172 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using MoLA.Cli.Cluster;
+using MoLA.Cli.Output;
+using MoLA.Parallel;
+using MoLA.Silo;
+
+namespace MoLA.Cli.Commands;
+
+/// <summary>
+/// <c>mola bench cluster</c>: what the control plane adds before training starts. The same DP=2 job (embedded base,
+/// a few steps) runs alternately through an embedded cluster in this process (REST submit -> job grain -> scheduler
+/// -> node grain -> agent -> ranks; the clock stops when the job's status first shows step 1) and through
+/// <c>mola launch</c> (the clock stops when a rank prints its first step). The difference of the medians is the
+/// control plane's cost: scheduling, the agent's poll, the progress report's trip back to the grain.
+/// </summary>
+internal static class BenchClusterCommand
+{
+    public static Command Create()
+    {
+        var json = CommonOptions.Json();
+        var repeats = new Option<int>("--repeats") { Description = "runs of each path (alternating)", DefaultValueFactory = _ => 3 };
+        var command = new Command("cluster", "Submit-to-first-step latency: embedded cluster vs mola launch of the same job") { json, repeats };
+        command.SetAction(parse =>
+        {
+            var n = parse.GetValue(repeats);
+            if (n < 1 || n > 50) throw new UsageException($"--repeats: must be in [1, 50], got {n}");
+            var err = parse.InvocationConfiguration.Error;
+            var root = Directory.CreateTempSubdirectory("mola-bench-cluster-").FullName;
+            try
+            {
+                var result = Run(n, root, err);
+                var output = parse.InvocationConfiguration.Output;
+                if (parse.GetValue(json)) Json.Write(output, result);
+                else output.Write(Table(result));
+            }
+            finally
+            {
+                try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    internal sealed record ClusterBenchResult(IReadOnlyList<double> ClusterSeconds, IReadOnlyList<double> LaunchSeconds, double ClusterMedian, double LaunchMedian)
+    {
+        public double OverheadSeconds => ClusterMedian - LaunchMedian;
+    }
+
+    private static readonly Dictionary<string, string> Job = new(StringComparer.Ordinal)
+    {
+        ["steps"] = "3", ["embedded-train-per-task"] = "8", ["batch-size"] = "4", ["eval-data"] = "none", ["threads"] = "1",
+        ["peak-gflops"] = "100",
+    };
+
+    private static ClusterBenchResult Run(int repeats, string root, TextWriter log)
+    {
+        var options = new SiloOptions
+        {
+            NodeName = "bench", StateDirectory = Path.Combine(root, "state"), RunRoot = Path.Combine(root, "state", "runs"),
+            SiloPort = FreePort(), GatewayPort = FreePort(), ApiPort = FreePort(), RendezvousPortStart = FreePort(), RendezvousPortCount = 1,
+            CpuSlots = 2, ThreadsPerSlot = 1,
+        };
+        var app = SiloHost.Build(options, new TrainJobValidator(), SiloRunner.SelfProgram(), logging => { });
+        app.StartAsync().GetAwaiter().GetResult();
+        var cluster = new List<double>();
+        var launch = new List<double>();
+        try
+        {
+            using var client = new ClusterClient(new ClusterEndpoint(options.ApiUrl, options.ResolvedTokenFile));
+            WaitReady(options.ApiUrl);
+            for (var i = 0; i < repeats; i++)
+            {
+                cluster.Add(ClusterOnce(client));
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench cluster: cluster run {i + 1}: {cluster[^1]:F2} s to the first step"));
+                launch.Add(LaunchOnce(Path.Combine(root, $"launch-{i}")));
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench cluster: launch run {i + 1}: {launch[^1]:F2} s to the first step"));
+            }
+        }
+        finally
+        {
+            app.StopAsync().GetAwaiter().GetResult();
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        return new ClusterBenchResult(cluster, launch, Median(cluster), Median(launch));
+    }
+
+    private static double ClusterOnce(ClusterClient client)
+    {
+        var clock = Stopwatch.StartNew();
+        var job = client.Submit(new SubmitJobRequest { Settings = new(Job), Dp = 2 }).GetAwaiter().GetResult();
+        double? firstStep = null;
+        while (true)
+        {
+            var status = client.Status(job.JobId).GetAwaiter().GetResult();
+            if (firstStep is null && status.Step >= 1) firstStep = clock.Elapsed.TotalSeconds;
+            if (status.State is "succeeded") return firstStep ?? clock.Elapsed.TotalSeconds;
+            if (status.State is "failed" or "cancelled") throw new InvalidOperationException($"bench job {job.JobId} {status.State}: {status.Reason}");
+            Thread.Sleep(50);
+        }
+    }
+
+    private static double LaunchOnce(string outDir)
+    {
+        var self = SiloRunner.SelfProgram();
+        double? firstStep = null;
+        var clock = Stopwatch.StartNew();
+        Environment.SetEnvironmentVariable(Training.AgentProgress.Variable, "1"); // the ranks print "@mola" step lines
+        var result = Launcher.Run(new LaunchOptions
+        {
+            NProc = 2,
+            MasterPort = FreePort(),
+            Program = self.Program,
+            Arguments = [.. self.PrefixArguments, "train", "--out", outDir, .. Job.SelectMany(kv => new[] { "--" + kv.Key, kv.Value })],
+            OnOutput = (_, line) =>
+            {
+                if (line.StartsWith(Training.AgentProgress.Prefix, StringComparison.Ordinal))
+                    lock (clock) firstStep ??= clock.Elapsed.TotalSeconds;
+            },
+        });
+        if (result.ExitCode != 0) throw new InvalidOperationException($"bench launch failed: {result.Message}");
+        lock (clock) return firstStep ?? throw new InvalidOperationException("bench launch: no rank printed a step");
+    }
+
+    private static void WaitReady(string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            try
+            {
+                if (http.GetAsync(url + "/readyz").GetAwaiter().GetResult().StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            Thread.Sleep(50);
+        }
+        throw new InvalidOperationException("bench cluster: the embedded silo was not ready within 60 s");
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    private static double Median(List<double> xs)
+    {
+        var s = xs.Order().ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+    }
+
+    internal static string Table(ClusterBenchResult r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| path (DP = 2, embedded base) | submit to first step, median | runs |");
+        sb.AppendLine("| --- | ---: | --- |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| embedded cluster (REST -> grains -> agent) | {r.ClusterMedian:F2} s | {string.Join(", ", r.ClusterSeconds.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| mola launch | {r.LaunchMedian:F2} s | {string.Join(", ", r.LaunchSeconds.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| control plane adds | {r.OverheadSeconds:F2} s | |");
+        return sb.ToString();
+    }
+}
