@@ -57,6 +57,11 @@ public sealed class LaunchTrainTests : IDisposable
         {
             Assert.Equal(a[i].Tokens, b[i].Tokens); // the step's tokens summed over both ranks
             Assert.Equal(a[i].Loss, b[i].Loss, 5);
+            // MFU = tokens x FLOPs/token / seconds / (peak x world): with the same model and --peak-gflops, its ratio to
+            // tokens/second is 1/world of the single process's (it was once multiplied by the world size instead).
+            var mfuPerTokenRateOne = a[i].Mfu!.Value / (a[i].Tokens / a[i].Seconds);
+            var mfuPerTokenRateTwo = b[i].Mfu!.Value / (b[i].Tokens / b[i].Seconds);
+            Assert.Equal(mfuPerTokenRateOne / 2, mfuPerTokenRateTwo, mfuPerTokenRateOne * 1e-9);
         }
         Assert.Equal(new RunDirectory(single).ReadManifest().TrainableParameters, new RunDirectory(parallel).ReadManifest().TrainableParameters);
         if (eval != NoEval)

@@ -28,7 +28,6 @@ public sealed class ExpertParallelDispatcher : IExpertDispatcher, IDisposable
     private readonly Dictionary<MoeLoraLinear, (int[] Owners, int[] Firsts)> _plans = new(ReferenceEqualityComparer.Instance);
     private readonly List<Record> _tape = [];
     private readonly Dictionary<string, long[]> _received = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (int Layer, string Module, int First)> _labels = new(StringComparer.Ordinal);
 
     private sealed record Record(
         Tensor Input, Tensor Combined, Tensor Leaf, Tensor Weights, Tensor TokenIndex, long[] SendCounts, long[] RecvCounts,
@@ -54,17 +53,8 @@ public sealed class ExpertParallelDispatcher : IExpertDispatcher, IDisposable
     /// <summary>Modules recorded for <see cref="Backward"/> and not yet replayed.</summary>
     public int PendingRecords => _tape.Count;
 
-    /// <summary>Records every module's rows per local expert of the last forward (labels: layer, projection, global expert id).</summary>
-    public void RecordExpertTokens(MoLA.Telemetry.TrainingMetrics metrics)
+    internal void Register(MoeLoraLinear layer, (int First, int Count)[] ranges)
     {
-        ArgumentNullException.ThrowIfNull(metrics);
-        foreach (var (name, counts) in _received)
-            if (_labels.TryGetValue(name, out var l)) metrics.RecordExpertTokens(l.Layer, l.Module, counts, l.First);
-    }
-
-    internal void Register(MoeLoraLinear layer, (int First, int Count)[] ranges, int layerIndex, string module)
-    {
-        _labels[layer.Name] = (layerIndex, module, layer.LocalExperts.First);
         if (ranges.Length != _ep.Size)
             throw new ParallelConfigException("placement", $"module '{layer.Name}': {ranges.Length} EP ranks placed, the EP group has {_ep.Size}");
         _plans[layer] = (ExpertPlacement.Owners(ranges), ranges.Select(r => r.First).ToArray());

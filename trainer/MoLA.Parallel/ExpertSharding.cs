@@ -49,7 +49,7 @@ public static class ExpertSharding
                 shard.LoraB.copy_(full.LoraB.narrow(1, first * rank, count * rank));
             }
             shard.Dispatcher = dispatcher;
-            dispatcher.Register(shard, r, layer, MoeLoraAdapterConfig.ModuleName(projection));
+            dispatcher.Register(shard, r);
             model.ReplaceProjection(layer, projection, shard);
             // The base layer now belongs to the shard; free only the full module's own trainables.
             full.ReleaseRetained();

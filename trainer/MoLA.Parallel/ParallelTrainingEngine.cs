@@ -213,7 +213,6 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
         var v = t.ToArray<double>();
         var total = Stopwatch.GetElapsedTime(_stepStart).TotalSeconds;
         LastStep = new StepTiming(total, Stats.PendingSeconds - _stepCommStart);
-        if (Metrics is { } m) Dispatcher?.RecordExpertTokens(m);
         return (v[0], v[1] / _groups.Topology.WorldSize);
     }
 

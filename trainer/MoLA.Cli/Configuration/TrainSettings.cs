@@ -54,7 +54,7 @@ public sealed record TrainSettings
         new("embedded-train-per-task", "Built-in benchmark: training items per task family", "N", "200"),
         new("embedded-train-format", "Built-in benchmark: the training answers: generation (worked answer, then 'The answer is X.') | multiple-choice ('The answer is X.' alone, what multiple-choice scoring reads) | both (every item in both forms)", "FORMAT", "generation"),
         new("embedded-test-per-task", "Built-in benchmark: test items per task family (the tiny base held out the first 50)", "N", "50"),
-        new("metrics-port", "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0 = any free port)", "PORT"),
+        new("metrics-port", "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics; local rank i of a launch serves PORT + i (0 = any free port)", "PORT"),
         new("peak-gflops", "GEMM peak for MFU (default: measured at start, as `mola doctor` does)", "X"),
         new("log-every", "Plain log line every N steps when output is not a terminal", "N", "10"),
         new("device", "cpu | cuda", "DEVICE", "cpu"),

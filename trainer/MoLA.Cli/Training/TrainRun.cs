@@ -7,6 +7,7 @@ using MoLA.Model.Llama;
 using MoLA.Parallel;
 using MoLA.Telemetry;
 using MoLA.Torch;
+using MoLA.Torch.IO;
 using MoLA.Training;
 using MoLA.Training.Data;
 using MoLA.Training.Runs;
@@ -146,7 +147,9 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         var flopsPerToken = TrainingFlops.PerToken(model, trainer.Modules.Select(m => m.Linear), s.CutoffLength);
         using var metrics = new TrainingMetrics();
         if (engine is not null) engine.Metrics = metrics;
-        using var endpoint = s.MetricsPort is { } port ? MetricsEndpoint.Start(port, metrics.Meter.Name) : null;
+        // Ranks on one machine cannot share a port: local rank i serves PORT + i (port 0: each picks a free one).
+        var localRank = rendezvous is null ? 0 : int.TryParse(Environment.GetEnvironmentVariable(RendezvousInfo.LocalRankVar), out var lr) ? lr : rank;
+        using var endpoint = s.MetricsPort is { } port ? MetricsEndpoint.Start(port == 0 ? 0 : port + localRank, metrics.Meter.Name) : null;
         if (endpoint is not null) log.WriteLine($"metrics: {endpoint.Url}");
         var progress = new ProgressDisplay(log, interactive, totalSteps, s.LogEvery);
         double lastLoss = double.NaN, tokens = 0, seconds = 0;
@@ -154,8 +157,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         trainer.Progress = new InlineProgress<TrainerStepReport>(r =>
         {
             var tps = r.Tokens / Math.Max(r.Seconds, 1e-9);
-            // MFU counts every position of the padded micro-batches (the work done), against the measured GEMM peak.
-            var mfu = peak > 0 ? r.Tokens * flopsPerToken / r.Seconds / (peak * 1e9) : (double?)null;
+            var mfu = peak > 0 ? TrainingFlops.Mfu(r.Tokens, flopsPerToken, r.Seconds, peak, world) : (double?)null;
             if (writer) run.AppendStep(new StepRecord(r.Step, r.Loss, r.AuxLoss, r.LearningRate, r.Tokens, tps, r.GradNorm, r.Seconds, mfu));
             metrics.RecordStep(r.Tokens, r.Seconds, r.Loss, r.LearningRate, mfu ?? 0);
             if (s.AuxLossCoefficient != 0) metrics.RecordAux("aux", r.AuxLoss);
@@ -280,8 +282,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         try
         {
             if (!trainer.SaveAdapter(tmp)) return;
-            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-            Directory.Move(tmp, directory);
+            AtomicDirectory.Replace(tmp, directory);
         }
         finally
         {

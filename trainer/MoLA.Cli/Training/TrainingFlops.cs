@@ -23,4 +23,13 @@ public static class TrainingFlops
             adapterMacs += m.NumExperts * m.InFeatures + (double)m.TopK * m.Rank * (m.InFeatures + m.OutFeatures);
         return 2 * (2 * baseMacs + 3 * attentionMacs + 3 * adapterMacs);
     }
+
+    /// <summary>
+    /// Model FLOPs utilisation of one step, one definition on every rank: the step's labelled tokens summed over all
+    /// <paramref name="worldSize"/> ranks (what the trainer reports) times FLOPs per token, over the step's time and
+    /// the peak of all ranks together (each rank's measured GEMM peak, <paramref name="peakGflops"/>, times the world
+    /// size). Labelled tokens, not padded positions: padding and unlabelled prompt tokens count as no useful work.
+    /// </summary>
+    public static double Mfu(long tokens, double flopsPerToken, double seconds, double peakGflops, int worldSize) =>
+        tokens * flopsPerToken / Math.Max(seconds, 1e-9) / (peakGflops * 1e9 * worldSize);
 }

@@ -46,20 +46,17 @@ public static class PretrainedCheckpoint
         Directory.CreateDirectory(parent);
         var name = Path.GetFileName(target);
         var temp = Path.Combine(parent, $".{name}.tmp-{Guid.NewGuid():N}");
-        var old = Path.Combine(parent, $".{name}.old-{Guid.NewGuid():N}");
         try
         {
             Directory.CreateDirectory(temp);
             LlamaCheckpoint.Save(model, temp, new LlamaSaveOptions { DType = storedDType });
             ByteLevelTokenizerConfig.Write(temp);
             AtomicFile.WriteAllText(Path.Combine(temp, SummaryFileName), SummaryJson(options, summary));
-            if (Directory.Exists(target)) Directory.Move(target, old);
-            Directory.Move(temp, target);
+            AtomicDirectory.Replace(temp, target);
         }
         finally
         {
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
         }
     }
 

@@ -53,8 +53,7 @@ public static class TrainerCheckpoint
             }
             SafetensorsIO.Save(Path.Combine(tmp, SftTrainer.OptimizerFileName), tensors, metadata);
             File.WriteAllText(Path.Combine(tmp, SftTrainer.StateFileName), JsonSerializer.Serialize(state, Json));
-            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-            Directory.Move(tmp, final);
+            AtomicDirectory.Replace(tmp, final);
         }
         finally
         {
