@@ -1,11 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using MoLA.TestSupport;
-using MoLA.Torch;
-using MoLA.Torch.IO;
 using MoLA.Training.Runs;
 
 namespace MoLA.Cli.Tests;
@@ -20,8 +17,7 @@ public sealed class EmbeddedClusterTests : IDisposable
     private readonly string _root = Directory.CreateTempSubdirectory("mola-cluster-").FullName;
     private string StateDir => Path.Combine(_root, "state");
     private readonly int _apiPort = LoopbackPorts.Free();
-    private Process? _silo;
-    private readonly StringWriter _siloOutput = new();
+    private SiloProcess? _silo;
 
     public void Dispose()
     {
@@ -31,64 +27,21 @@ public sealed class EmbeddedClusterTests : IDisposable
 
     private static string Inv(int n) => n.ToString(CultureInfo.InvariantCulture);
 
-    private void StartSilo()
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[]
-                 {
-                     "exec", Cli.MolaDll, "cluster", "--slots", "2", "--state-dir", StateDir, "--api-port", Inv(_apiPort),
-                     "--silo-port", Inv(LoopbackPorts.Free()), "--gateway-port", Inv(LoopbackPorts.Free()),
-                     "--rendezvous-port-start", Inv(LoopbackPorts.Free()),
-                 })
-            psi.ArgumentList.Add(a);
-        _silo = Process.Start(psi)!;
-        _silo.OutputDataReceived += (_, e) => { lock (_siloOutput) _siloOutput.WriteLine(e.Data); };
-        _silo.ErrorDataReceived += (_, e) => { lock (_siloOutput) _siloOutput.WriteLine(e.Data); };
-        _silo.BeginOutputReadLine();
-        _silo.BeginErrorReadLine();
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(_silo.HasExited, $"mola cluster exited with {(_silo.HasExited ? _silo.ExitCode : 0)}:\n{SiloOutput}");
-            try
-            {
-                if (http.GetAsync($"http://127.0.0.1:{_apiPort}/readyz").Result.StatusCode == HttpStatusCode.OK
-                    && File.Exists(Path.Combine(StateDir, "endpoint.json")))
-                    return;
-            }
-            catch (AggregateException) { }
-            Thread.Sleep(200);
-        }
-        Assert.Fail($"mola cluster was not ready within 60 s:\n{SiloOutput}");
-    }
+    private void StartSilo() => _silo = SiloProcess.Start(_apiPort,
+        "cluster", "--slots", "2", "--state-dir", StateDir, "--api-port", Inv(_apiPort), "--silo-port", Inv(LoopbackPorts.Free()),
+        "--gateway-port", Inv(LoopbackPorts.Free()), "--rendezvous-port-start", Inv(LoopbackPorts.Free()));
 
-    /// <summary>SIGTERM (a real signal, as systemd or Kubernetes send), then SIGKILL if it does not stop in 20 s.</summary>
     private void StopSilo()
     {
-        if (_silo is null) return;
-        if (!_silo.HasExited)
-        {
-            using (var kill = Process.Start("kill", ["-TERM", Inv(_silo.Id)])) kill.WaitForExit();
-            if (!_silo.WaitForExit(20_000)) _silo.Kill(entireProcessTree: true);
-        }
-        _silo.WaitForExit();
-        _silo.Dispose();
+        _silo?.Dispose();
         _silo = null;
     }
 
-    private string SiloOutput { get { lock (_siloOutput) return _siloOutput.ToString(); } }
+    private string SiloOutput => _silo?.Output ?? "";
 
     private Dictionary<string, string> ClientEnvironment => new() { ["MOLA_CLUSTER_DIR"] = StateDir };
 
     private CliRun Mola(params string[] args) => Cli.ChildProcess(ClientEnvironment, args);
-
-    private static string[] TinyJob(params string[] more) =>
-    [
-        "--base-model", TinyCheckpoint.Path, "--embedded-train-per-task", "8", "--batch-size", "4", "--cutoff-len", "256",
-        "--prompt-template", "alpaca-short", "--steps", "4", "--threads", "1", "--peak-gflops", "100", "--dropout", "0",
-        "--eval-data", "none", .. more,
-    ];
 
     /// <summary>
     /// submit --wait of a DP=2 job: both ranks run on the node, the job succeeds and its adapter is bitwise the adapter of
@@ -99,7 +52,9 @@ public sealed class EmbeddedClusterTests : IDisposable
     public void SubmitWaitRunsTheJobLikeLaunchAndTheJobSurvivesARestart()
     {
         StartSilo();
-        var submit = Mola(["submit", .. TinyJob(), "--dp", "2", "--name", "tiny-dp2", "--wait", "--json"]);
+        // `mola cluster` writes its endpoint file once it listens; the client commands below read it.
+        for (var i = 0; i < 50 && !File.Exists(Path.Combine(StateDir, "endpoint.json")); i++) Thread.Sleep(100);
+        var submit = Mola(["submit", .. ClusterJobs.TinyJob(), "--dp", "2", "--name", "tiny-dp2", "--wait", "--json"]);
         Assert.True(submit.ExitCode == 0, submit + "\n--- silo ---\n" + SiloOutput);
         var job = JsonDocument.Parse(submit.Stdout).RootElement;
         Assert.Equal("succeeded", job.GetProperty("state").GetString());
@@ -115,9 +70,9 @@ public sealed class EmbeddedClusterTests : IDisposable
 
         var launchDir = Path.Combine(_root, "launch");
         var launch = Cli.ChildProcess(new Dictionary<string, string>(),
-            ["launch", "--nproc", "2", "--master-port", Inv(LoopbackPorts.Free()), "--", "train", "--out", launchDir, .. TinyJob()]);
+            ["launch", "--nproc", "2", "--master-port", Inv(LoopbackPorts.Free()), "--", "train", "--out", launchDir, .. ClusterJobs.TinyJob()]);
         Assert.True(launch.ExitCode == 0, launch.ToString());
-        AssertSameAdapter(Path.Combine(launchDir, RunFiles.AdapterDir), Path.Combine(runDir, RunFiles.AdapterDir));
+        ClusterJobs.AssertSameAdapter(Path.Combine(launchDir, RunFiles.AdapterDir), Path.Combine(runDir, RunFiles.AdapterDir));
 
         var logs = Mola("logs", jobId, "--rank", "1");
         Assert.True(logs.ExitCode == 0, logs.ToString());
@@ -144,12 +99,12 @@ public sealed class EmbeddedClusterTests : IDisposable
         File.WriteAllText(negativeSteps, $"base-model: {TinyCheckpoint.Path}\nsteps: -3\n");
         (string[] Args, string Field)[] cases =
         [
-            (TinyJob("--shape", "24x8"), "shape"),
-            (TinyJob("--strategy", "explicit", "--experts", "2,x,4"), "experts"),
+            (ClusterJobs.TinyJob("--shape", "24x8"), "shape"),
+            (ClusterJobs.TinyJob("--strategy", "explicit", "--experts", "2,x,4"), "experts"),
             ([negativeSteps], "steps"),
             (["--base-model", Path.Combine(_root, "no-such-model"), "--steps", "2"], "base-model"),
-            (TinyJob("--data", Path.Combine(_root, "missing.jsonl")), "data"),
-            ([.. TinyJob(), "--dp", "4"], "dp"),
+            (ClusterJobs.TinyJob("--data", Path.Combine(_root, "missing.jsonl")), "data"),
+            ([.. ClusterJobs.TinyJob(), "--dp", "4"], "dp"),
         ];
         foreach (var (args, field) in cases)
         {
@@ -188,18 +143,5 @@ public sealed class EmbeddedClusterTests : IDisposable
         Assert.Contains("\"field\":\"body\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var jobs = Mola("jobs", "--json");
         Assert.Empty(JsonDocument.Parse(jobs.Stdout).RootElement.EnumerateArray());
-    }
-
-    private static void AssertSameAdapter(string expectedDir, string actualDir)
-    {
-        using var scope = torch.NewDisposeScope();
-        var expected = SafetensorsIO.Load(Path.Combine(expectedDir, "adapter_model.safetensors"));
-        var actual = SafetensorsIO.Load(Path.Combine(actualDir, "adapter_model.safetensors"));
-        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
-        foreach (var name in expected.Keys)
-        {
-            Assert.Equal(expected[name].Shape, actual[name].Shape);
-            Assert.True(expected[name].sub(actual[name]).abs().max().item() == 0, $"{name} differs");
-        }
     }
 }

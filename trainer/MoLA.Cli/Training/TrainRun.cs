@@ -163,9 +163,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             if (s.AuxLossCoefficient != 0) metrics.RecordAux("aux", r.AuxLoss);
             if (s.ContrastiveLossCoefficient != 0) metrics.RecordAux("contrastive", r.ContrastiveLoss);
             if (s.ZLossCoefficient != 0) metrics.RecordAux("z", r.ZLoss);
-            if (r.ExpertTokens is { } counts)
-                for (var m = 0; m < counts.Length; m++)
-                    metrics.RecordExpertTokens(trainer.Modules[m].Layer, trainer.Modules[m].Module, counts[m]);
+            metrics.RecordExpertTokens(trainer, r);
             progress.Step(r.Step, r.Loss, tps, r.LearningRate);
             AgentProgress.Step(r.Step, totalSteps, r.Loss, tps);
             lastLoss = r.Loss;

@@ -90,6 +90,7 @@ public static class TinyTrainingRun
         trainer.Progress = new InlineProgress<TrainerStepReport>(report =>
         {
             losses.Add(report.Loss);
+            metrics?.RecordExpertTokens(trainer, report);
             norms.Add(report.GradNorm);
             stepSeconds.Add(engine?.LastStep?.TotalSeconds ?? watch.Elapsed.TotalSeconds);
             commSeconds.Add(engine?.LastStep?.CommunicationSeconds ?? 0);

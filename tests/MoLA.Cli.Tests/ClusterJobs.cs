@@ -1,0 +1,33 @@
+using MoLA.Torch;
+using MoLA.Torch.IO;
+
+namespace MoLA.Cli.Tests;
+
+/// <summary>The small training job the cluster tests submit, and the adapter comparison against `mola launch`.</summary>
+internal static class ClusterJobs
+{
+    public static string[] TinyJob(params string[] more) =>
+    [
+        "--base-model", TinyCheckpoint.Path, "--embedded-train-per-task", "8", "--batch-size", "4", "--cutoff-len", "256",
+        "--prompt-template", "alpaca-short", "--steps", "4", "--threads", "1", "--peak-gflops", "100", "--dropout", "0",
+        "--eval-data", "none", .. more,
+    ];
+
+    /// <summary>
+    /// Bitwise: the cluster's ranks and `mola launch`'s are the same programs with the same inputs on the same machine
+    /// (same kernels, same thread count, two-rank sums are order-free), so any difference means the agent handed the
+    /// ranks a different contract.
+    /// </summary>
+    public static void AssertSameAdapter(string expectedDir, string actualDir)
+    {
+        using var scope = torch.NewDisposeScope();
+        var expected = SafetensorsIO.Load(Path.Combine(expectedDir, "adapter_model.safetensors"));
+        var actual = SafetensorsIO.Load(Path.Combine(actualDir, "adapter_model.safetensors"));
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        foreach (var name in expected.Keys)
+        {
+            Assert.Equal(expected[name].Shape, actual[name].Shape);
+            Assert.True(expected[name].sub(actual[name]).abs().max().item() == 0, $"{name} differs");
+        }
+    }
+}
