@@ -22,12 +22,24 @@ public static class SiloHost
 
     public static WebApplication Build(SiloOptions options, IJobSpecValidator validator, RankProgram program, Action<ILoggingBuilder>? logging = null)
     {
-        if (options.Provider != "embedded")
-            throw new ArgumentException($"provider: '{options.Provider}' is not available in this build (only 'embedded'; PostgreSQL comes next)");
         Directory.CreateDirectory(options.StateDirectory);
         Directory.CreateDirectory(options.RunRoot);
         var database = Path.Combine(options.StateDirectory, DatabaseFile);
-        SqliteGrainStateSchema.Apply(database);
+        switch (options.Provider)
+        {
+            case "embedded":
+                SqliteGrainStateSchema.Apply(database);
+                break;
+            case "postgres":
+                // The schema is applied once per cluster by `mola silo migrate` (a Helm hook), not by every silo at start.
+                var installed = PostgresSchema.InstalledVersion(RequireConnectionString(options));
+                if (installed != PostgresSchema.Version)
+                    throw new ArgumentException(
+                        $"connection-string: the database has schema version {installed?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, this build needs {PostgresSchema.Version}; run `mola silo migrate` first");
+                break;
+            default:
+                throw new ArgumentException($"provider: '{options.Provider}' is not one of embedded, postgres");
+        }
         var token = ApiToken.LoadOrCreate(options.ResolvedTokenFile);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "mola-silo", Args = [] });
@@ -51,14 +63,37 @@ public static class SiloHost
                 c.ClusterId = options.ClusterId;
                 c.ServiceId = options.ServiceId;
             });
-            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
-            silo.AddAdoNetGrainStorage(StorageNames.Grains, o =>
+            if (options.Provider == "postgres")
             {
-                o.Invariant = "System.Data.SQLite";
-                o.ConnectionString = SqliteGrainStateSchema.ConnectionString(database);
-            });
-            // One machine: reminders live in the silo's memory; the job grains re-register theirs on activation.
-            silo.UseInMemoryReminderService();
+                var connection = options.ConnectionString!;
+                silo.ConfigureEndpoints(IPAddress.Parse(options.NodeAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = PostgresInvariant;
+                    o.ConnectionString = connection;
+                });
+                silo.AddAdoNetGrainStorage(StorageNames.Grains, o =>
+                {
+                    o.Invariant = PostgresInvariant;
+                    o.ConnectionString = connection;
+                });
+                silo.UseAdoNetReminderService(o =>
+                {
+                    o.Invariant = PostgresInvariant;
+                    o.ConnectionString = connection;
+                });
+            }
+            else
+            {
+                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
+                silo.AddAdoNetGrainStorage(StorageNames.Grains, o =>
+                {
+                    o.Invariant = "System.Data.SQLite";
+                    o.ConnectionString = SqliteGrainStateSchema.ConnectionString(database);
+                });
+                // One machine: reminders live in the silo's memory; the job grains re-register theirs on activation.
+                silo.UseInMemoryReminderService();
+            }
         });
 
         var app = builder.Build();
@@ -67,6 +102,14 @@ public static class SiloHost
         JobsApi.Map(app, options, token);
         return app;
     }
+
+    /// <summary>The ADO.NET invariant of Npgsql, as Orleans' providers name it.</summary>
+    public const string PostgresInvariant = "Npgsql";
+
+    private static string RequireConnectionString(SiloOptions options) =>
+        string.IsNullOrWhiteSpace(options.ConnectionString)
+            ? throw new ArgumentException("connection-string: required with provider postgres (e.g. Host=db;Database=mola;Username=mola;Password=...)")
+            : options.ConnectionString;
 
     /// <summary>Ready when the silo answers and, with an agent, this node is registered.</summary>
     private sealed class ReadinessCheck(IGrainFactory grains, SiloOptions options, NodeAgent agent) : IHealthCheck

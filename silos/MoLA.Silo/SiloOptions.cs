@@ -10,8 +10,14 @@ public sealed record SiloOptions
     public string NodeName { get; init; } = Environment.MachineName.ToLowerInvariant();
     public string ClusterId { get; init; } = "mola";
     public string ServiceId { get; init; } = "mola";
-    /// <summary>embedded: localhost clustering, grain state in SQLite under <see cref="StateDirectory"/>.</summary>
+    /// <summary>
+    /// embedded: localhost clustering, grain state in SQLite under <see cref="StateDirectory"/> (one machine).
+    /// postgres: clustering, grain state and reminders in PostgreSQL (<see cref="ConnectionString"/>; schema applied by
+    /// `mola silo migrate`).
+    /// </summary>
     public string Provider { get; init; } = "embedded";
+    /// <summary>The PostgreSQL connection string (provider postgres).</summary>
+    public string? ConnectionString { get; init; }
     public string StateDirectory { get; init; } = ".mola/cluster";
     public int SiloPort { get; init; } = 11111;
     public int GatewayPort { get; init; } = 30000;

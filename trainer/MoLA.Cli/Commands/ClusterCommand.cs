@@ -53,6 +53,43 @@ internal static class ClusterCommand
             var silo = SiloSettings.From(settings, ClusterEndpoint.DefaultStateDirectory());
             return SiloRunner.Run(silo, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
         });
+        command.Subcommands.Add(CreateMigrate());
+        return command;
+    }
+
+    /// <summary>
+    /// <c>mola silo migrate --connection-string S</c>: creates or upgrades the cluster's PostgreSQL schema (membership,
+    /// grain state, reminders, the providers' queries); idempotent, so the Helm chart runs it as a hook before every upgrade.
+    /// </summary>
+    private static Command CreateMigrate()
+    {
+        var config = new Option<string?>("--config") { Description = "YAML file of silo settings (its connection-string is used)", HelpName = "FILE" };
+        var connection = new Option<string?>("--connection-string") { Description = "PostgreSQL connection string (default: $MOLA_SILO_CONNECTION_STRING)", HelpName = "TEXT" };
+        var command = new Command("migrate", "Create or upgrade the cluster's PostgreSQL schema (idempotent)") { config, connection };
+        command.SetAction(parse =>
+        {
+            var pairs = new Dictionary<string, string> { ["provider"] = "postgres" };
+            if (parse.GetValue(connection) is { } c) pairs["connection-string"] = c;
+            var settings = parse.GetValue(config) is { } file
+                ? Settings.Resolve(SiloSettings.Specs, file, parse, new Dictionary<string, System.CommandLine.Option<string?>>())
+                : Settings.FromPairs(SiloSettings.Specs, pairs);
+            var text = parse.GetValue(connection) ?? settings.String("connection-string") ?? Environment.GetEnvironmentVariable("MOLA_SILO_CONNECTION_STRING")
+                ?? throw new UsageException("--connection-string: required (or connection-string in --config, or MOLA_SILO_CONNECTION_STRING)");
+            int before;
+            try
+            {
+                before = MoLA.Silo.PostgresSchema.InstalledVersion(text) ?? 0;
+                MoLA.Silo.PostgresSchema.Apply(text);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or ArgumentException or InvalidOperationException)
+            {
+                throw new UsageException($"--connection-string: {e.Message}");
+            }
+            parse.InvocationConfiguration.Output.WriteLine(before == MoLA.Silo.PostgresSchema.Version
+                ? $"schema version {before}: up to date"
+                : $"schema version {before} -> {MoLA.Silo.PostgresSchema.Version}");
+            return ExitCodes.Ok;
+        });
         return command;
     }
 }
