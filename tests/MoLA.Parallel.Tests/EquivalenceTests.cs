@@ -6,13 +6,18 @@ namespace MoLA.Parallel.Tests;
 
 /// <summary>
 /// Data- and expert-parallel runs against one process training on the same global batches (the
-/// oracle: SftTrainer without the engine). fp32, dropout off; tolerance 1e-5 on every adapter element
-/// and on the losses.
+/// oracle: SftTrainer without the engine), dropout off. Float64: a rank sums its share of the batch and the
+/// collectives add the shares, the same terms in another order, so the runs differ by rounding only. In float64 that
+/// is ~1e-16 relative per sum, and AdamW turns a gradient difference dg into an update difference of at most
+/// lr * dg / eps (eps = 1e-8): ~1e-11 per step here. Tolerance 1e-9 on every adapter element and loss: tight whatever
+/// kernels the CPU's BLAS picks (a float32 run differs by up to lr on near-zero gradients, which is why the old
+/// float32 bound of 1e-5 held on one CPU and not on another), and far below any real error (a lost shard or a
+/// gradient summed once too often moves elements by 1e-3 and more).
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class EquivalenceTests : IDisposable
 {
-    private const double Tolerance = 1e-5;
+    private const double Tolerance = 1e-9;
     private readonly string _dir = Directory.CreateTempSubdirectory("mola-parallel-").FullName;
 
     public void Dispose()
@@ -28,7 +33,7 @@ public sealed class EquivalenceTests : IDisposable
     }
 
     private static string[] Args(TinyRunOptions o) =>
-        ["--steps", $"{o.Steps}", "--batch", $"{o.GlobalBatch}", "--micro", $"{o.MicroBatches}"];
+        ["--steps", $"{o.Steps}", "--batch", $"{o.GlobalBatch}", "--micro", $"{o.MicroBatches}", "--dtype", "float64"];
 
     /// <summary>Every tensor a rank holds equals the reference's; together the ranks hold all of them.</summary>
     private static void AssertSame(TinyRunResult reference, TinyRunResult[] ranks)
@@ -57,7 +62,7 @@ public sealed class EquivalenceTests : IDisposable
     [InlineData(2)]
     public void TwoDataParallelRanksEqualOneRankWithTheWholeBatch(int microBatches)
     {
-        var o = new TinyRunOptions { Steps = 20, GlobalBatch = 4, MicroBatches = microBatches };
+        var o = new TinyRunOptions { DType = DType.Float64, Steps = 20, GlobalBatch = 4, MicroBatches = microBatches };
         var reference = Reference(o);
         var ranks = Ranks.Run(2, 1, Args(o), _dir, TimeSpan.FromSeconds(60));
         AssertSame(reference, ranks);
@@ -71,7 +76,7 @@ public sealed class EquivalenceTests : IDisposable
         // Layer 1 (6 experts, top-1): EP rank 1 holds only expert 5, which some modules route nothing to.
         var placement = Path.Combine(_dir, "placement.json");
         File.WriteAllText(placement, """{ "1": [[0, 1, 2, 3, 4], [5]] }""");
-        var o = new TinyRunOptions { Steps = 12, GlobalBatch = 4 };
+        var o = new TinyRunOptions { DType = DType.Float64, Steps = 12, GlobalBatch = 4 };
         var reference = Reference(o);
         var ranks = Ranks.Run(2, 2, Args(o), _dir, TimeSpan.FromSeconds(90), placement);
         AssertSame(reference, ranks);
@@ -84,7 +89,7 @@ public sealed class EquivalenceTests : IDisposable
     [Fact]
     public void TwoByTwoDataAndExpertParallelEqualOneRank()
     {
-        var o = new TinyRunOptions { Steps = 4, GlobalBatch = 4, LearningRate = 1e-3 };
+        var o = new TinyRunOptions { DType = DType.Float64, Steps = 4, GlobalBatch = 4, LearningRate = 1e-3 };
         var reference = Reference(o);
         var ranks = Ranks.Run(4, 2, Args(o) .Concat(["--lr", "0.001"]).ToArray(), _dir, TimeSpan.FromSeconds(120));
         AssertSame(reference, ranks);
@@ -95,7 +100,7 @@ public sealed class EquivalenceTests : IDisposable
     [Fact]
     public void OnlyRankZeroWritesCheckpointsAndBothRanksResumeToTheUninterruptedAdapter()
     {
-        var o = new TinyRunOptions { Steps = 6, GlobalBatch = 4 };
+        var o = new TinyRunOptions { DType = DType.Float64, Steps = 6, GlobalBatch = 4 };
         var ckpt = Path.Combine(_dir, "ckpt");
         var whole = Ranks.Run(2, 1, Args(o), Path.Combine(_dir, "a"), TimeSpan.FromSeconds(60));
         Ranks.Run(2, 1, [.. Args(o), "--checkpoint-every", "3", "--output-dir", ckpt, "--stop-at", "3"], Path.Combine(_dir, "b"), TimeSpan.FromSeconds(60));
@@ -112,7 +117,7 @@ public sealed class EquivalenceTests : IDisposable
     [Fact]
     public void TheStagedExpertBackwardOnOneRankEqualsTheLocalDispatcher()
     {
-        var o = new TinyRunOptions { Steps = 3, GlobalBatch = 2 };
+        var o = new TinyRunOptions { DType = DType.Float64, Steps = 3, GlobalBatch = 2 };
         var reference = Reference(o);
         using var store = TcpStore.CreateServer(0, TimeSpan.FromSeconds(10));
         using var groups = ParallelGroups.Create(store, 0, new ParallelTopology(1, 1, 1), TimeSpan.FromSeconds(10));
@@ -128,7 +133,7 @@ public sealed class EquivalenceTests : IDisposable
         using var endpoint = MoLA.Telemetry.MetricsEndpoint.Start(0, meter);
         using var store = TcpStore.CreateServer(0, TimeSpan.FromSeconds(10));
         using var groups = ParallelGroups.Create(store, 0, new ParallelTopology(1, 1, 1), TimeSpan.FromSeconds(10));
-        var run = TinyTrainingRun.Run(new TinyRunOptions { Steps = 2, GlobalBatch = 2 }, groups, null, forceDispatcher: true, metrics: metrics);
+        var run = TinyTrainingRun.Run(new TinyRunOptions { DType = DType.Float64, Steps = 2, GlobalBatch = 2 }, groups, null, forceDispatcher: true, metrics: metrics);
         var text = endpoint.Scrape();
         Assert.Contains("mola_collective_seconds_total{op=\"all_to_all\"}", text);
         Assert.Contains("mola_collective_bytes_total{op=\"all_reduce\"}", text);

@@ -59,6 +59,7 @@ public sealed record TrainSettings
         new("log-every", "Plain log line every N steps when output is not a terminal", "N", "10"),
         new("device", "cpu | cuda", "DEVICE", "cpu"),
         new("bf16", "bf16 autocast (CUDA only)", "BOOL", "false"),
+        new("dtype", "Weights and arithmetic: float32 | float64 (to check an equivalence to ~1e-15 whatever the CPU; several times slower)", "DTYPE", "float32"),
         new("threads", "libtorch intra-op threads (default: logical CPUs)", "N"),
     ];
 
@@ -108,6 +109,8 @@ public sealed record TrainSettings
     public int LogEvery { get; init; }
     public required string Device { get; init; }
     public bool Bf16 { get; init; }
+    /// <summary>"float32" (training) or "float64" (equivalence checks: DP/EP = one process, resume = uninterrupted).</summary>
+    public required string DType { get; init; }
     public int Threads { get; init; }
     /// <summary>The resolved key/value pairs (recorded in run.json).</summary>
     public required IReadOnlyDictionary<string, string> Raw { get; init; }
@@ -124,6 +127,8 @@ public sealed record TrainSettings
         var device = s.Choice("device", "cpu", "cuda");
         var bf16 = s.Bool("bf16");
         if (bf16 && device != "cuda") throw s.Invalid("bf16", "bf16 autocast needs --device cuda (on CPU the run stays float32)");
+        var dtype = s.Choice("dtype", "float32", "float64");
+        if (bf16 && dtype == "float64") throw s.Invalid("bf16", "bf16 autocast runs on float32 weights; leave dtype float32");
         var settings = new TrainSettings
         {
             Out = s.RequiredString("out"),
@@ -172,6 +177,7 @@ public sealed record TrainSettings
             LogEvery = s.Int("log-every", 1),
             Device = device,
             Bf16 = bf16,
+            DType = dtype,
             Threads = s.IntOrNull("threads", 1, 1024) ?? Environment.ProcessorCount,
             Raw = s.Values(),
         };

@@ -85,7 +85,8 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         var batches = BuildBatches(tokenized, s.MicroBatchSize, (long)totalSteps * accumulation, s.Seed, tokenizer.PadId ?? 0);
         if (world > 1) batches = batches.Select(b => b.Rows(rank * b.BatchSize / world, b.BatchSize / world)).ToList();
 
-        using var model = LlamaCheckpoint.Load(baseDir, new LlamaLoadOptions { Device = device, FreezeBaseWeights = true });
+        var loadOptions = new LlamaLoadOptions { Device = device, FreezeBaseWeights = true, DType = s.DType == "float64" ? DType.Float64 : DType.Float32 };
+        using var model = LlamaCheckpoint.Load(baseDir, loadOptions);
         var adapterConfig = new MoeLoraAdapterConfig
         {
             Allocation = allocation,
@@ -118,7 +119,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model, placement);
         using var trainer = new SftTrainer(model, adapterConfig, batches, options) { Distributed = engine };
         using var evalModels = new EvaluationModel(model, expertParallel > 1, writer, () =>
-            LlamaCheckpoint.Load(baseDir, new LlamaLoadOptions { Device = device, FreezeBaseWeights = true }), adapterConfig);
+            LlamaCheckpoint.Load(baseDir, loadOptions), adapterConfig);
         // Counted from the modules' shapes: under ep > 1 a rank's own tensors hold only its experts.
         var trainable = trainer.Modules.Sum(m => m.Linear.RouterWeight.NumEl + (long)m.Linear.NumExperts * m.Linear.Rank * (m.Linear.InFeatures + m.Linear.OutFeatures));
         var name = s.Name ?? Path.GetFileName(run.Path.TrimEnd(Path.DirectorySeparatorChar));

@@ -64,7 +64,7 @@ public static class RankProgram
         }
     }
 
-    /// <summary>Parses "--steps N --batch B --micro M --sleep-ms S --lr X --hidden H --seq L --experts a,b --topk a,b --out FILE".</summary>
+    /// <summary>Parses "--steps N --batch B --micro M --sleep-ms S --lr X --hidden H --seq L --experts a,b --topk a,b --dtype float64 --out FILE".</summary>
     public static (TinyRunOptions Options, string? OutPath) Parse(IReadOnlyList<string> args)
     {
         var o = new TinyRunOptions();
@@ -92,6 +92,7 @@ public static class RankProgram
                 "--output-dir" => o with { OutputDir = v },
                 "--stop-at" => o with { StopAtStep = N() },
                 "--resume" => o with { Resume = v == "1" },
+                "--dtype" => o with { DType = v switch { "float64" => DType.Float64, "float32" => DType.Float32, _ => throw new ArgumentException($"--dtype: '{v}' is not float32 or float64") } },
                 "--out" => o,
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };

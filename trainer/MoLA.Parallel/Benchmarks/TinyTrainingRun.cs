@@ -36,11 +36,13 @@ public sealed record TinyRunOptions
     public int SleepMs { get; init; }
     /// <summary>Where the model trains; it is built on the CPU (same initial weights everywhere) and then moved.</summary>
     public Device Device { get; init; } = Device.CPU;
+    /// <summary>The parameters' dtype: Float64 for equivalence tests (tight whatever the CPU's kernels), Float32 as trained.</summary>
+    public DType DType { get; init; } = DType.Float32;
 }
 
 /// <summary>What a rank reports: per-step losses and norms, its adapter tensors by name, expert loads and timings.</summary>
 public sealed record TinyRunResult(
-    int Rank, int WorldSize, List<double> Losses, List<double> GradNorms, Dictionary<string, float[]> Tensors,
+    int Rank, int WorldSize, List<double> Losses, List<double> GradNorms, Dictionary<string, double[]> Tensors,
     Dictionary<string, List<long[]>> ReceivedTokens, Dictionary<string, double> CollectiveSeconds,
     Dictionary<string, long> CollectiveBytes, List<double> StepSeconds, List<double> CommSeconds, int Buckets);
 
@@ -68,6 +70,7 @@ public static class TinyTrainingRun
         torch.manual_seed(7);
         using var model = new LlamaModel(config);
         MoeLoraAdapter.Attach(model, adapter);
+        if (o.DType != DType.Float32) model.to(o.DType);
         if (o.Device.IsCuda) model.to(o.Device);
         using var engine = groups is null ? null : ParallelTrainingEngine.Attach(groups, model, placement, GradientBuckets.DefaultBucketBytes, forceDispatcher);
         if (engine is not null) engine.Metrics = metrics;
@@ -126,20 +129,23 @@ public static class TinyTrainingRun
     }
 
     /// <summary>Router and per-expert A/B of every module under "{module}.router", "{module}.A{e}", "{module}.B{e}".</summary>
-    public static Dictionary<string, float[]> AdapterTensors(LlamaModel model)
+    public static Dictionary<string, double[]> AdapterTensors(LlamaModel model)
     {
         using var scope = torch.NewDisposeScope();
-        var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
         foreach (var (_, a) in MoeLoraAdapter.Attached(model))
         {
-            result[$"{a.Name}.router"] = a.RouterWeight.detach().contiguous().ToArray<float>();
+            result[$"{a.Name}.router"] = Values(a.RouterWeight);
             for (var e = a.LocalExperts.First; e < a.LocalExperts.End; e++)
             {
                 var (ta, tb) = a.ExpertTensors(e);
-                result[$"{a.Name}.A{e}"] = ta.detach().contiguous().ToArray<float>();
-                result[$"{a.Name}.B{e}"] = tb.detach().contiguous().ToArray<float>();
+                result[$"{a.Name}.A{e}"] = Values(ta);
+                result[$"{a.Name}.B{e}"] = Values(tb);
             }
         }
         return result;
     }
+
+    /// <summary>A tensor's values as doubles (float32 values convert exactly).</summary>
+    private static double[] Values(Tensor t) => t.detach().to(DType.Float64).cpu().contiguous().ToArray<double>();
 }

@@ -302,7 +302,9 @@ public sealed class SftTrainer : IDisposable
         if (target is null) return logits.sum().mul(0.0); // keeps the graph connected, contributes nothing
         var vocab = logits.size(2);
         var shifted = logits.narrow(1, 0, batch.SequenceLength - 1).reshape(-1, vocab);
-        return F.cross_entropy(shifted.to(DType.Float32), target, SftTokenizer.IgnoreIndex, F.Reduction.Sum).div(stepTokens);
+        // Half-precision logits are upcast; float64 ones stay float64 (a float32 loss would cap a float64 run's precision).
+        var wide = shifted.DType is DType.Float32 or DType.Float64 ? shifted : shifted.to(DType.Float32);
+        return F.cross_entropy(wide, target, SftTokenizer.IgnoreIndex, F.Reduction.Sum).div(stepTokens);
     }
 
     // One bincount and one host copy for all modules (expert ids offset per module), instead of one of each per
