@@ -23,6 +23,10 @@ public sealed class DoctorCommandTests
         // The build machines have libopenblas0-pthread (docs/environment.md); doctor must find it mapped.
         Assert.Equal("openblas-pthread", root.GetProperty("blas").GetProperty("kind").GetString());
         Assert.True(root.GetProperty("blas").GetProperty("openblas_pthread").GetBoolean());
+        // The kernel family is reported, not a generic fallback, and the fp32 GEMM passed its float64 check.
+        var core = root.GetProperty("blas").GetProperty("openblas_core").GetString()!;
+        Assert.False(MoLA.Torch.Native.OpenBlasCore.IsGeneric(core), core);
+        Assert.True(root.GetProperty("blas").GetProperty("self_check").GetProperty("ok").GetBoolean(), run.Stdout);
         Assert.False(root.GetProperty("nccl").GetProperty("available").GetBoolean() && root.GetProperty("nccl").GetProperty("version").ValueKind == JsonValueKind.Null);
         Assert.True(root.GetProperty("cpu").GetProperty("logical_cores").GetInt32() >= 1);
         Assert.False(string.IsNullOrEmpty(root.GetProperty("dotnet").GetProperty("runtime").GetString()));

@@ -4,6 +4,7 @@ using MoLA.Cli.Benchmarks;
 using MoLA.Cli.Diagnostics;
 using MoLA.Cli.Output;
 using MoLA.Torch;
+using MoLA.Torch.Native;
 using NcclSharp;
 
 namespace MoLA.Cli.Commands;
@@ -82,7 +83,15 @@ internal static class DoctorCommand
 
             // After the products: libblas.so.3 is certainly mapped by now.
             var probe = BlasProbe.Inspect();
-            blas = new BlasSection(config["BLAS_INFO"], config["LAPACK_INFO"], probe.Kind, probe.OpenBlasPthread, probe.Loaded);
+            var core = OpenBlasCore.InUse();
+            var check = SelfCheckGemm(256);
+            blas = new BlasSection(config["BLAS_INFO"], config["LAPACK_INFO"], probe.Kind, probe.OpenBlasPthread, probe.Loaded,
+                core, OpenBlasCore.Best, OpenBlasCore.Source, check);
+            if (core is not null && OpenBlasCore.IsGeneric(core) && OpenBlasCore.Best is { } best)
+                warnings.Add($"OpenBLAS runs its generic {core} kernels on a CPU that supports {best}: matmuls run several times slower; set OPENBLAS_CORETYPE={best}");
+            if (!check.Ok)
+                warnings.Add($"fp32 GEMM self-check failed ({check.WorstRatioToBound:G3} x the rounding bound) with OpenBLAS core {core ?? "?"}: " +
+                    $"set {OpenBlasCore.OptOut}=default (or another OPENBLAS_CORETYPE) and run mola doctor again");
             // A pip torch links MKL statically (BLAS_INFO=mkl): no BLAS library is mapped, and none is needed.
             var staticMkl = probe.Kind == "unknown" && config["BLAS_INFO"] == "mkl";
             if (probe.Warning is not null && !staticMkl) warnings.Add(probe.Warning);
@@ -97,6 +106,19 @@ internal static class DoctorCommand
             nativeError is null && warnings.Count == 0,
             libtorch, blas, threadInfo, cpu, nccl, dotnet, gemm,
             peak?.BestGflops, peak?.N, nativeError, warnings);
+    }
+
+    private static GemmSelfCheck SelfCheckGemm(int n)
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(1);
+        var a = torch.randn([n, n]);
+        var b = torch.randn([n, n]);
+        var product = torch.matmul(a, b).to(DType.Float64);
+        var exact = torch.matmul(a.to(DType.Float64), b.to(DType.Float64));
+        var bound = torch.matmul(a.to(DType.Float64).abs(), b.to(DType.Float64).abs()).mul(n * Math.Pow(2, -23));
+        var ratio = product.sub(exact).abs().div(bound).max().item();
+        return new GemmSelfCheck(n, Stats.Round(ratio, 6), ratio <= 1);
     }
 
     private static GemmSection MeasureGemm()
@@ -169,6 +191,10 @@ internal static class DoctorCommand
         {
             t.Add("BLAS (build)", $"BLAS_INFO={b.BlasInfo ?? "?"}, LAPACK_INFO={b.LapackInfo ?? "?"}");
             t.Add("BLAS (loaded)", $"{b.Kind}{(b.OpenblasPthread ? " (libopenblas0-pthread, good)" : "")}");
+            if (b.OpenblasCore is not null)
+                t.Add("OpenBLAS core", $"{b.OpenblasCore} ({b.CoreSource switch { "auto" => "chosen by mola from the CPU flags", "user" => "OPENBLAS_CORETYPE set by you", _ => "OpenBLAS's own detection" }}); best for this CPU: {b.BestCore ?? "unknown"}");
+            t.Add("GEMM self-check", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{(b.SelfCheck.Ok ? "ok" : "FAILED")}: fp32 {b.SelfCheck.N}^2 product vs float64, worst element at {b.SelfCheck.WorstRatioToBound:G3} x its rounding bound"));
             foreach (var path in b.Loaded) t.Add("", path);
         }
         if (r.Threads is { } th)
@@ -206,7 +232,14 @@ internal sealed record LibtorchSection(
     string Version, string Flavour, bool CudaBuild, bool CudaAvailable, int CudaDeviceCount,
     string? CpuCapability, string? ParallelBackend, string? NativeLibrary);
 
-internal sealed record BlasSection(string? BlasInfo, string? LapackInfo, string Kind, bool OpenblasPthread, IReadOnlyList<string> Loaded);
+internal sealed record BlasSection(string? BlasInfo, string? LapackInfo, string Kind, bool OpenblasPthread, IReadOnlyList<string> Loaded,
+    string? OpenblasCore, string? BestCore, string CoreSource, GemmSelfCheck SelfCheck);
+
+/// <summary>
+/// An fp32 GEMM against the float64 product of the same inputs: every element within the worst-case rounding bound
+/// k 2^-23 (|A| |B|)_ij (Higham's gamma_k for a k-term dot product, doubled for slack). A wrong kernel misses it by far.
+/// </summary>
+internal sealed record GemmSelfCheck(int N, double WorstRatioToBound, bool Ok);
 
 internal sealed record ThreadsSection(int Requested, int IntraOp, string? OmpNumThreads, string? OpenblasNumThreads);
 

@@ -13,7 +13,8 @@ namespace MoLA.Torch.Native;
 /// Before the first load it sets OMP_WAIT_POLICY=PASSIVE in the process environment (libc setenv, which OpenMP
 /// reads when it initialises) unless the user set a policy: with spinning OpenMP workers, a machine whose cores are
 /// shared (other ranks, other jobs, CI) ran our training steps 12x slower (measured: 250 vs 3,000 tokens/s, load 18 on
-/// 2 cores); on a quiet machine PASSIVE costs nothing measurable for our op sizes (bench moe-layer).
+/// 2 cores); on a quiet machine PASSIVE costs nothing measurable for our op sizes (bench moe-layer). It also picks
+/// OpenBLAS's kernel family from the CPU's flags (<see cref="OpenBlasCore"/>) unless the user set one.
 /// </para>
 /// </summary>
 internal static partial class NativeLibraryLoader
@@ -33,6 +34,7 @@ internal static partial class NativeLibraryLoader
     {
         if (name != LibraryName) return IntPtr.Zero;
         if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null) _ = setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+        OpenBlasCore.SelectBeforeLoad((name, value) => setenv(name, value, 0));
         var candidates = Candidates().ToList();
         var failures = new List<string>();
         foreach (var path in candidates)
