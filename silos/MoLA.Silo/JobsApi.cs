@@ -21,7 +21,7 @@ public static class JobsApi
                 ? await next(context)
                 : Results.Json(new { error = "missing or wrong bearer token (Authorization: Bearer <token from the token file>)" }, statusCode: 401));
 
-        api.MapPost("/jobs", async (HttpRequest request, IGrainFactory grains, IJobSpecValidator validator) =>
+        api.MapPost("/jobs", async (HttpRequest request, IGrainFactory grains, IJobSpecValidator validator, SiloMetrics metrics) =>
         {
             SubmitJobRequest? body;
             try
@@ -30,6 +30,7 @@ public static class JobsApi
             }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or NotSupportedException)
             {
+                metrics.Refused("body");
                 return BadRequest("body", $"not a valid job request ({Inner(e).Message})");
             }
             if (body is null) return BadRequest("body", "empty; expected {\"settings\": {...}, \"dp\": D, \"ep\": E}");
@@ -41,9 +42,11 @@ public static class JobsApi
             }
             catch (JobSpecException e)
             {
+                metrics.Refused(e.Field);
                 return BadRequest(e.Field, e.Message[(e.Field.Length + 2)..]);
             }
             var status = await grains.GetGrain<ITrainingJobGrain>(id).Submit(spec);
+            metrics.Submitted();
             return Results.Json(JobView.From(status), SiloJson.Options, statusCode: 201);
         });
 

@@ -7,13 +7,14 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MoLA.Grains;
+using OpenTelemetry.Metrics;
 using Orleans.Configuration;
 
 namespace MoLA.Silo;
 
 /// <summary>
 /// Builds one node's host: the Orleans silo (clustering and grain state from <see cref="SiloOptions.Provider"/>), the
-/// token-protected REST API, /healthz and /readyz, and the node agent. The caller supplies what is specific to
+/// token-protected REST API, /healthz and /readyz, /metrics (Orleans' and the silo's own instruments), and the node agent. The caller supplies what is specific to
 /// training: the job validator and the rank program.
 /// </summary>
 public static class SiloHost
@@ -54,6 +55,10 @@ public static class SiloHost
         builder.Services.AddSingleton(validator);
         builder.Services.AddSingleton(program);
         builder.Services.AddSingleton<NodeAgent>();
+        builder.Services.AddSingleton<SiloMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter("Microsoft.Orleans", SiloMetrics.MeterName)
+            .AddPrometheusExporter());
         if (options.Agent) builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeAgent>());
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
         builder.UseOrleans(silo =>
@@ -99,6 +104,8 @@ public static class SiloHost
         var app = builder.Build();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        // Unauthenticated like every Prometheus target; the API binds loopback unless configured otherwise.
+        app.MapPrometheusScrapingEndpoint("/metrics");
         JobsApi.Map(app, options, token);
         return app;
     }

@@ -49,7 +49,7 @@ public sealed class EmbeddedClusterTests : IDisposable
     /// hand the ranks exactly the launch contract). Then stop and restart the silo: `mola jobs` still lists the job.
     /// </summary>
     [Fact]
-    public void SubmitWaitRunsTheJobLikeLaunchAndTheJobSurvivesARestart()
+    public async Task SubmitWaitRunsTheJobLikeLaunchAndTheJobSurvivesARestart()
     {
         StartSilo();
         // `mola cluster` writes its endpoint file once it listens; the client commands below read it.
@@ -73,6 +73,22 @@ public sealed class EmbeddedClusterTests : IDisposable
             ["launch", "--nproc", "2", "--master-port", Inv(LoopbackPorts.Free()), "--", "train", "--out", launchDir, .. ClusterJobs.TinyJob()]);
         Assert.True(launch.ExitCode == 0, launch.ToString());
         ClusterJobs.AssertSameAdapter(Path.Combine(launchDir, RunFiles.AdapterDir), Path.Combine(runDir, RunFiles.AdapterDir));
+
+        // /metrics (Prometheus text, no token): the silo's instruments and Orleans' own.
+        using (var http = new HttpClient())
+        {
+            string metrics = "";
+            for (var i = 0; i < 20 && Sample(metrics, "mola_agent_rank_exits_total", "result=\"succeeded\"") != 2; i++)
+            {
+                await Task.Delay(i == 0 ? 0 : 500); // the exporter caches its answer for 300 ms
+                metrics = await http.GetStringAsync($"http://127.0.0.1:{_apiPort}/metrics");
+            }
+            Assert.Equal(1, Sample(metrics, "mola_cluster_jobs_submitted_total"));
+            Assert.Equal(2, Sample(metrics, "mola_agent_ranks_started_total"));
+            Assert.Equal(2, Sample(metrics, "mola_agent_rank_exits_total", "result=\"succeeded\""));
+            Assert.Equal(0, Sample(metrics, "mola_agent_ranks_running"));
+            Assert.True(Sample(metrics, "orleans_app_requests_latency_milliseconds_count") > 0, metrics);
+        }
 
         var logs = Mola("logs", jobId, "--rank", "1");
         Assert.True(logs.ExitCode == 0, logs.ToString());
@@ -143,5 +159,14 @@ public sealed class EmbeddedClusterTests : IDisposable
         Assert.Contains("\"field\":\"body\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var jobs = Mola("jobs", "--json");
         Assert.Empty(JsonDocument.Parse(jobs.Stdout).RootElement.EnumerateArray());
+    }
+
+    /// <summary>The value of the one series of <paramref name="name"/> whose labels contain <paramref name="label"/> (NaN when absent).</summary>
+    private static double Sample(string exposition, string name, string label = "")
+    {
+        foreach (var line in exposition.Split('\n'))
+            if (line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains(label, StringComparison.Ordinal))
+                return double.Parse(line[(line.LastIndexOf('}') + 2)..].Split(' ')[0], CultureInfo.InvariantCulture);
+        return double.NaN;
     }
 }
