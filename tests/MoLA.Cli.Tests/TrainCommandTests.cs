@@ -90,7 +90,8 @@ public sealed class TrainCommandTests : IDisposable
     [Theory]
     [InlineData("--steps", "0", "--steps: must be in [1, 100000000], got 0")]
     [InlineData("--micro-batch-size", "3", "--micro-batch-size: must divide batch-size 4, got 3")]
-    [InlineData("--shape", "2x", "shape:")]
+    [InlineData("--shape", "2x", "--shape: '2x': character 'x' at index 1 is not a digit")]
+    [InlineData("--top-k", "0", "--top-k: '0': value must be positive, got 0.")]
     [InlineData("--method", "qlora", "--method: must be one of moe-lora, lora, got 'qlora'")]
     [InlineData("--bf16", "true", "--bf16: bf16 autocast needs --device cuda")]
     [InlineData("--target-modules", "q,wq", "--target-modules: 'wq' is not a projection")]
@@ -100,7 +101,19 @@ public sealed class TrainCommandTests : IDisposable
         var run = Cli.InProcess(Args(dir, flag, value));
         Assert.Equal(ExitCodes.Usage, run.ExitCode);
         Assert.Contains(expected, run.Stderr);
+        Assert.DoesNotContain("(Parameter '", run.Stderr); // .NET's ArgumentException suffix is not for users
         Assert.False(Directory.Exists(dir));
+    }
+
+    [Fact]
+    public void BrokenJsonNamesTheLineAndColumnOnce()
+    {
+        var data = Path.Combine(_root, "broken.jsonl");
+        File.WriteAllText(data, "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"a\", \"output\": b}\n");
+        var run = Cli.InProcess(Args(Path.Combine(_root, "j"), "--data", data, "--steps", "1"));
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains($"{data}:2: invalid JSON at column 32: 'b' is an invalid start of a value.", run.Stderr);
+        Assert.DoesNotContain("LineNumber", run.Stderr);
     }
 
     [Fact]

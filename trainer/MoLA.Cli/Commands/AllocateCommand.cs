@@ -47,7 +47,7 @@ internal static class AllocateCommand
             var count = config is null ? (TrainableParameterCount?)null : TrainableParameterCounter.Count(config.ToShape(), allocation);
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json)) Json.Write(output, ToJson(allocation, count));
-            else WriteTable(output, allocation, count);
+            else WriteTable(output, parse.GetValue(strategy)!, allocation, count);
             return ExitCodes.Ok;
         });
         return command;
@@ -124,7 +124,7 @@ internal static class AllocateCommand
         warnings = a.Warnings,
     };
 
-    private static void WriteTable(TextWriter output, ExpertAllocation a, TrainableParameterCount? count)
+    private static void WriteTable(TextWriter output, string strategy, ExpertAllocation a, TrainableParameterCount? count)
     {
         var table = new TextTable(("layer", true), ("experts", true), ("top-k", true), ("rank", true));
         for (var l = 0; l < a.Layers; l++)
@@ -132,7 +132,7 @@ internal static class AllocateCommand
                 a.TopKAt(l).ToString(CultureInfo.InvariantCulture), a.RankAt(l).ToString(CultureInfo.InvariantCulture));
         table.Write(output);
         output.WriteLine();
-        output.WriteLine($"strategy {a.Provenance.Strategy}; {a.TotalExperts} experts over {a.Layers} layers" +
+        output.WriteLine($"strategy {strategy}; {a.TotalExperts} experts over {a.Layers} layers" +
             (a.ToShapeString() is { } s ? $"; shape {s}" : ""));
         if (count is { } c) output.WriteLine($"trainable parameters: {c.Total:N0} (LoRA {c.Lora:N0}, routers {c.Router:N0})");
         foreach (var w in a.Warnings) output.WriteLine($"warning: {w}");

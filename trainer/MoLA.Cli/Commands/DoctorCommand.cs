@@ -108,6 +108,26 @@ internal static class DoctorCommand
             peak?.BestGflops, peak?.N, nativeError, warnings);
     }
 
+    /// <summary>The installed Debian package's version (dpkg-query), or null off Debian or when not installed.</summary>
+    private static string? DebianPackageVersion(string package)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dpkg-query", ["-W", "-f", "${Version}", package])
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            });
+            if (p is null) return null;
+            var text = p.StandardOutput.ReadToEnd().Trim();
+            p.WaitForExit();
+            return p.ExitCode == 0 && text.Length > 0 ? text : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+
     private static GemmSelfCheck SelfCheckGemm(int n)
     {
         using var scope = torch.NewDisposeScope();
@@ -178,7 +198,8 @@ internal static class DoctorCommand
         var t = new TextTable(("check", false), ("value", false)) { ShowHeader = false };
         if (r.Libtorch is { } lt)
         {
-            t.Add("libtorch", $"{lt.Version} ({lt.Flavour.ToUpperInvariant()} build)");
+            t.Add("libtorch", $"{lt.Version} as the library reports it ({lt.Flavour.ToUpperInvariant()} build)" +
+                (DebianPackageVersion("libtorch1.13") is { } deb ? $"; Debian package libtorch1.13 {deb} (Debian built 1.13.1 from a tree that still says 1.13.0)" : ""));
             t.Add("CUDA", lt.CudaBuild ? $"available: {Format.YesNo(lt.CudaAvailable)}, devices: {lt.CudaDeviceCount}" : "not built in (CPU-only libtorch)");
             t.Add("CPU kernels", $"{lt.CpuCapability ?? "?"}, parallel backend {lt.ParallelBackend ?? "?"}");
             t.Add("native library", lt.NativeLibrary ?? "?");

@@ -115,6 +115,12 @@ public sealed record TrainSettings
     /// <summary>The resolved key/value pairs (recorded in run.json).</summary>
     public required IReadOnlyDictionary<string, string> Raw { get; init; }
 
+    /// <summary>Where each value came from, for errors found after parsing (e.g. against the base model's layer count).</summary>
+    internal Settings? Origins { get; init; }
+
+    /// <summary>An error about a setting, prefixed with its origin (--flag or file:line) as at parse time.</summary>
+    public SettingException Invalid(string name, string message) => Origins?.Invalid(name, message) ?? new SettingException($"{name}: {message}");
+
     /// <summary>Validates every field; the first error names the setting and where it came from.</summary>
     public static TrainSettings From(Settings s)
     {
@@ -180,6 +186,7 @@ public sealed record TrainSettings
             DType = dtype,
             Threads = s.IntOrNull("threads", 1, 1024) ?? Environment.ProcessorCount,
             Raw = s.Values(),
+            Origins = s,
         };
         if (settings.ActivationCheckpointing && settings.ContrastiveLossCoefficient != 0)
             throw s.Invalid("activation-checkpointing", "cannot be combined with contrastive-loss-coef > 0");

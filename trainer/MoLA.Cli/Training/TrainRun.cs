@@ -235,8 +235,14 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         }
         catch (ArgumentException e)
         {
-            var field = s.Method == "lora" ? "rank" : s.Strategy == "mola" ? "shape" : "experts";
-            throw new SettingException($"{field}: {e.Message} (the base model has {layers} layers)");
+            var field = e is AllocationException { Field: var f } && f.Length > 0 ? (f == "topK" ? "top-k" : f)
+                : s.Method == "lora" ? "rank" : s.Strategy == "mola" ? "shape" : "experts";
+            if (!TrainSettings.Specs.Any(spec => spec.Name == field)) field = s.Strategy == "mola" ? "shape" : "experts";
+            // The allocation's messages start with the field's name; the origin prefix names it already.
+            var message = e.Message;
+            foreach (var name in new[] { field, (e as AllocationException)?.Field })
+                if (name is { Length: > 0 } && message.StartsWith(name + " ", StringComparison.Ordinal)) message = message[(name.Length + 1)..];
+            throw s.Invalid(field, $"{message} (the base model has {layers} layers)");
         }
     }
 

@@ -8,10 +8,16 @@ namespace MoLA.Model.Allocation;
 /// </summary>
 public sealed class AllocationException : ArgumentException
 {
+    private readonly string _message;
+
     public AllocationException(string field, string message)
         : base(message, field)
     {
+        _message = message;
     }
+
+    /// <summary>The message alone: ArgumentException would append "(Parameter 'field')", which users should not see.</summary>
+    public override string Message => _message;
 
     /// <summary>The input field at fault (same as <see cref="ArgumentException.ParamName"/>).</summary>
     public string Field => ParamName ?? string.Empty;

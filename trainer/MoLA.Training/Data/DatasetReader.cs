@@ -94,7 +94,9 @@ public static class DatasetReader
             try { doc = JsonDocument.Parse(text); }
             catch (JsonException e)
             {
-                Report(null, "invalid JSON: " + e.Message);
+                // System.Text.Json appends "LineNumber: 0 | BytePositionInLine: N." (line 0 of the one-line document): say column N+1.
+                var what = System.Text.RegularExpressions.Regex.Replace(e.Message, @"\s*(Path: \S+ \| )?LineNumber: \d+ \| BytePositionInLine: \d+\.\s*$", "");
+                Report(null, $"invalid JSON at column {(e.BytePositionInLine ?? 0) + 1}: {what}");
                 continue;
             }
             using (doc)
