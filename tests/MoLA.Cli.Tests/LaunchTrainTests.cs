@@ -71,6 +71,11 @@ public sealed class LaunchTrainTests : IDisposable
             Assert.Equal(mfuPerTokenRateOne / 2, mfuPerTokenRateTwo, mfuPerTokenRateOne * 1e-9);
         }
         Assert.Equal(new RunDirectory(single).ReadManifest().TrainableParameters, new RunDirectory(parallel).ReadManifest().TrainableParameters);
+        // expert_load.json counts the whole job's tokens (summed over ranks), not rank 0's share; float64 routing is the
+        // single process's, so the counts are equal.
+        var loadA = new RunDirectory(single).ReadExpertLoad()!.Modules;
+        var loadB = new RunDirectory(parallel).ReadExpertLoad()!.Modules;
+        Assert.Equal(loadA.Select(m => (m.Layer, m.Module, string.Join(",", m.Tokens))), loadB.Select(m => (m.Layer, m.Module, string.Join(",", m.Tokens))));
         if (eval != NoEval)
         {
             var evalA = new RunDirectory(single).ReadEvaluation()!.Rows;

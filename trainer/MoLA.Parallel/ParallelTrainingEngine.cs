@@ -216,6 +216,20 @@ public sealed class ParallelTrainingEngine : IDistributedTrainerHooks, IDisposab
         return (v[0], v[1] / _groups.Topology.WorldSize);
     }
 
+    /// <summary>
+    /// Element-wise sum of <paramref name="local"/> over every rank of the world (a collective: every rank calls it).
+    /// Each rank routes its own tokens, so the expert counts of the whole job are the sum of the ranks' counts.
+    /// </summary>
+    public long[] SumOverWorld(long[] local)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        if (local.Length == 0) return [];
+        using var t = OnGroupDevice(torch.tensor(local, local.Length));
+        _groups.World.AllReduce(t, ReduceOp.Sum);
+        using var host = t.Device.IsCuda ? t.cpu() : null;
+        return (host ?? t).ToArray<long>();
+    }
+
     /// <summary>Small host values go to the groups' device (the GPU under NCCL); the CPU copy is released.</summary>
     private Tensor OnGroupDevice(Tensor host)
     {

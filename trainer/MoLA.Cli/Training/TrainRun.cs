@@ -177,7 +177,8 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         {
             var stop = s.EvalEvery > 0 ? Math.Min(totalSteps, (trainer.Step / s.EvalEvery + 1) * s.EvalEvery) : totalSteps;
             trainer.Train(stop, cancel);
-            if (writer) WriteExpertLoad(run, trainer, previousLoad);
+            var load = JobExpertTokens(trainer, engine); // every rank: a collective under dp/ep
+            if (writer) WriteExpertLoad(run, trainer, load, previousLoad);
             // Decided alike on every rank (no rank test): under ep > 1 the evaluation model needs every rank's experts.
             if (s.EvalEvery > 0 && trainer.Step == stop && stop < totalSteps && !cancel.IsCancellationRequested && data.Eval.Count > 0
                 && evalModels.For(trainer) is { } evalModel)
@@ -272,10 +273,22 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         return Batcher.MakeBatches(order.Take((int)needed).ToList(), microBatchSize, padId).ToList();
     }
 
-    private static void WriteExpertLoad(RunDirectory run, SftTrainer trainer, long[][] previous)
+    /// <summary>This process's routing counts per module, summed over all ranks of a dp x ep job (each rank routes its own tokens).</summary>
+    private static long[][] JobExpertTokens(SftTrainer trainer, ParallelTrainingEngine? engine)
+    {
+        var local = trainer.ExpertTokens;
+        if (engine is null) return local.Select(c => c.ToArray()).ToArray();
+        var sum = engine.SumOverWorld(local.SelectMany(c => c).ToArray());
+        var result = new long[local.Count][];
+        for (int m = 0, offset = 0; m < local.Count; offset += local[m].Length, m++)
+            result[m] = sum.AsSpan(offset, local[m].Length).ToArray();
+        return result;
+    }
+
+    private static void WriteExpertLoad(RunDirectory run, SftTrainer trainer, long[][] counts, long[][] previous)
     {
         var modules = trainer.Modules.Select((m, i) => new ModuleExpertLoad(m.Layer, m.Module,
-            previous[i].Zip(trainer.ExpertTokens[i], (a, b) => a + b).ToArray())).ToList();
+            previous[i].Zip(counts[i], (a, b) => a + b).ToArray())).ToList();
         run.WriteExpertLoad(new ExpertLoadReport(trainer.Step, modules));
     }
 
