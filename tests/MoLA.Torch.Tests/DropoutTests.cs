@@ -61,10 +61,13 @@ public sealed class DropoutTests
         var y = F.dropout(x, 0.25, true);
         var upstream = torch.randn([64, 33]);
         y.mul(upstream).sum().backward();
-        var mask = y.detach().div(x.detach()).ToArray<float>(); // 0 or 1/(1-p) (x has no zeros)
-        var expected = upstream.ToArray<float>().Zip(mask, (g, m) => g * m).ToArray();
-        var actual = x.grad!.ToArray<float>();
-        for (var i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"element {i}: {actual[i]} vs {expected[i]}");
+        // The mask holds 0 or (float)(1/(1-p)); y = x * mask tells which (x has no zeros).
+        var scale = (float)(1 / (1 - 0.25));
+        var mask = y.detach().ToArray<float>().Select(v => v == 0f ? 0f : scale).ToArray();
+        // Bitwise: y and the gradient are one float32 product per element (x * mask, upstream * mask), no sums, and
+        // IEEE multiplication is correctly rounded, so any kernel gives exactly the product formed here.
+        Assert.Equal(x.detach().ToArray<float>().Zip(mask, (v, m) => (float)((double)v * m)), y.detach().ToArray<float>());
+        Assert.Equal(upstream.ToArray<float>().Zip(mask, (g, m) => (float)((double)g * m)), x.grad!.ToArray<float>());
         Assert.Contains(mask, m => m == 0f);
     }
 

@@ -74,7 +74,10 @@ public sealed class LlamaReferenceTests(LlamaFixture fixture)
         Assert.Equal(1.0, LlamaRotaryEmbedding.ComputeInverseFrequencies(plain)[0]);
     }
 
-    internal static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
+    internal static void AssertClose(float[] expected, float[] actual, double tolerance, string what) =>
+        AssertClose(Array.ConvertAll(expected, v => (double)v), Array.ConvertAll(actual, v => (double)v), tolerance, what);
+
+    internal static void AssertClose(double[] expected, double[] actual, double tolerance, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         double worst = 0;

@@ -231,29 +231,34 @@ public class MoeLoraLinearTests
                 var local = flatExperts.index_select(0, mine).sub(torch.full([], range.First, DType.Int64)).unsqueeze(1);
                 var w = flatWeights.index_select(0, mine).unsqueeze(1);
                 var rows = input.index_select(0, token);
-                var contribution = shard.ComputeLocalExperts(rows, local, w, torch.zeros([rows.size(0), layer.OutFeatures]));
+                var contribution = shard.ComputeLocalExperts(rows, local, w, torch.zeros([rows.size(0), layer.OutFeatures], input.DType));
                 result = result.index_add(0, token, contribution);
             }
             return result;
         }
     }
 
+    /// <summary>
+    /// The shards' contributions, index_add-ed onto the base output, are the full layer's sum in another order: an
+    /// equivalence tested in float64, where the orders differ by ~sqrt(n) 2^-53 ~ 1e-15 relative (n &lt;= 8 terms per
+    /// output element), whatever the CPU's kernels; 1e-10 catches a lost or doubled expert contribution (order 1e-1).
+    /// </summary>
     [Fact]
     public void ExpertParallelHook_ShardedExperts_ReproduceTheFullLayer()
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(41);
-        using var full = Layer(6, 5, experts: 4, topK: 2, rank: 2);
+        using var full = Layer(6, 5, experts: 4, topK: 2, rank: 2, dtype: DType.Float64);
         var baseWeight = ((Linear)full.BaseLayer).weight;
         var shards = new List<MoeLoraLinear>();
         foreach (var first in new[] { 0, 2 })
         {
-            var s = new MoeLoraLinear(new Linear(6, 5, hasBias: false), new MoeLoraOptions { NumExperts = 4, Rank = 2, Dropout = 0, Shard = new ExpertShard(first, 2) }, $"rank{first / 2}");
+            var s = new MoeLoraLinear(new Linear(6, 5, hasBias: false, DType.Float64), new MoeLoraOptions { NumExperts = 4, Rank = 2, Dropout = 0, Shard = new ExpertShard(first, 2) }, $"rank{first / 2}");
             s.LoadAdapterTensors(full.AdapterTensors("m").ToDictionary(p => p.Key, p => p.Value), "m", strict: false);
             using (torch.no_grad()) ((Linear)s.BaseLayer).weight.copy_(baseWeight);
             shards.Add(s);
         }
-        var x = torch.randn([9, 6]);
+        var x = torch.randn([9, 6], DType.Float64);
         var expected = full.forward(x);
         foreach (var s in shards)
         {
@@ -261,26 +266,31 @@ public class MoeLoraLinearTests
             foreach (var execution in new[] { MoeExecution.Loop, MoeExecution.DenseGated, MoeExecution.Grouped })
             {
                 foreach (var other in shards) other.Execution = execution;
-                AssertClose(expected, s.forward(x), 1e-5, 1e-5, $"{s.Name} {execution}");
+                AssertClose(expected, s.forward(x), 1e-10, 1e-10, $"{s.Name} {execution}");
             }
         }
         foreach (var s in shards) s.Dispose();
     }
 
+    /// <summary>
+    /// One expert with top-1 routes every token to it with weight softmax = 1 exactly, so MoE-LoRA is plain LoRA summed
+    /// in another order: an equivalence tested in float64, where that differs by ~sqrt(n) 2^-53 ~ 1e-15 relative
+    /// (n &lt;= 10 terms per element) whatever the CPU's kernels; 1e-10 catches a wrong scaling or a dropped term.
+    /// </summary>
     [Fact]
     public void PlainLora_EqualsOneExpertMoe_AndStartsAtTheBase()
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(17);
-        using var plain = new PlainLoraLinear(new Linear(7, 6, hasBias: false), rank: 3, alpha: 6, dropout: 0, name: "p");
+        using var plain = new PlainLoraLinear(new Linear(7, 6, hasBias: false, DType.Float64), rank: 3, alpha: 6, dropout: 0, name: "p");
         Assert.Equal(new long[] { 3, 7 }, plain.LoraA.Shape);
         Assert.Equal(new long[] { 6, 3 }, plain.LoraB.Shape);
         Assert.Equal(2.0, plain.Scaling);
-        var x = torch.randn([2, 5, 7]);
+        var x = torch.randn([2, 5, 7], DType.Float64);
         var w0 = ((Linear)plain.BaseLayer).weight;
         Assert.Equal(Values(F.linear(x, w0)), Values(plain.forward(x)));
 
-        using var moe = new MoeLoraLinear(new Linear(7, 6, hasBias: false), new MoeLoraOptions { NumExperts = 1, TopK = 1, Rank = 3, Alpha = 6, Dropout = 0 }, "m");
+        using var moe = new MoeLoraLinear(new Linear(7, 6, hasBias: false, DType.Float64), new MoeLoraOptions { NumExperts = 1, TopK = 1, Rank = 3, Alpha = 6, Dropout = 0 }, "m");
         using (torch.no_grad())
         {
             plain.LoraB.normal_();
@@ -288,13 +298,13 @@ public class MoeLoraLinearTests
             moe.LoraA.copy_(plain.LoraA);
             moe.LoraB.copy_(plain.LoraB);
         }
-        var upstream = torch.randn([2, 5, 6]);
+        var upstream = torch.randn([2, 5, 6], DType.Float64);
         var yPlain = plain.forward(x);
         yPlain.mul(upstream).sum().backward();
         var m = ForwardBackward(moe, x, upstream, MoeExecution.Auto);
-        AssertClose(Values(yPlain), m.Y, 1e-6, 1e-6, "output");
-        AssertClose(Values(plain.LoraA.grad!), m.GradA, 1e-6, 1e-6, "grad A");
-        AssertClose(Values(plain.LoraB.grad!), m.GradB, 1e-6, 1e-6, "grad B");
+        AssertClose(Values(yPlain), m.Y, 1e-10, 1e-10, "output");
+        AssertClose(Values(plain.LoraA.grad!), m.GradA, 1e-10, 1e-10, "grad A");
+        AssertClose(Values(plain.LoraB.grad!), m.GradB, 1e-10, 1e-10, "grad B");
     }
 
     [Fact]

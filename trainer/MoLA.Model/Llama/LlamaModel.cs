@@ -520,15 +520,18 @@ public sealed class LlamaMlp : Module<Tensor, Tensor>
 /// <summary>
 /// Rotary position embedding tables. inv_freq_i = theta^(-2i/hd) (adjusted by linear or llama3
 /// scaling); cos/sin [positions, hd] hold angle p * inv_freq_(j mod hd/2), so dimension j pairs with
-/// j + hd/2 (rotate_half). Computed once in double precision, stored float32, extended on demand
-/// beyond the initial length; kept outside the state dict (they are not checkpoint tensors).
+/// j + hd/2 (rotate_half). Computed and stored in double precision (a float64 model uses them as they are; other
+/// dtypes get a rounded copy per device and dtype), extended on demand beyond the initial length; kept outside the
+/// state dict (they are not checkpoint tensors).
 /// </summary>
 public sealed class LlamaRotaryEmbedding : IDisposable
 {
     private const int InitialPositions = 4096;
     private readonly int _headDim;
     private long _length;
-    private Tensor? _cos, _sin;                                     // CPU float32 masters
+    // CPU float64 masters: float32 tables would cap a float64 model at ~6e-8 relative (and make its scores depend on
+    // absolute positions at that level); the float32 copies are the same values as before (each double rounded once).
+    private Tensor? _cos, _sin;
     private readonly Dictionary<(Device, DType), (Tensor Cos, Tensor Sin)> _copies = [];
 
     public LlamaRotaryEmbedding(LlamaConfig config)
@@ -581,7 +584,7 @@ public sealed class LlamaRotaryEmbedding : IDisposable
         if (start + length > _length || _cos is null) Build(Math.Max(start + length, _cos is null ? _length : 2 * _length));
         if (!_copies.TryGetValue((device, dtype), out var tables))
         {
-            tables = device == Device.CPU && dtype == DType.Float32
+            tables = device == Device.CPU && dtype == DType.Float64
                 ? (_cos!.alias().DetachFromScope(), _sin!.alias().DetachFromScope())
                 : (_cos!.to(dtype, device).DetachFromScope(), _sin!.to(dtype, device).DetachFromScope());
             _copies[(device, dtype)] = tables;
@@ -593,15 +596,15 @@ public sealed class LlamaRotaryEmbedding : IDisposable
     {
         DisposeTables();
         int half = _headDim / 2;
-        var cos = new float[positions * _headDim];
-        var sin = new float[positions * _headDim];
+        var cos = new double[positions * _headDim];
+        var sin = new double[positions * _headDim];
         for (long p = 0; p < positions; p++)
         {
             long row = p * _headDim;
             for (var i = 0; i < half; i++)
             {
                 double angle = p * InverseFrequencies[i];
-                float c = (float)Math.Cos(angle), sn = (float)Math.Sin(angle);
+                double c = Math.Cos(angle), sn = Math.Sin(angle);
                 cos[row + i] = cos[row + i + half] = c;
                 sin[row + i] = sin[row + i + half] = sn;
             }
@@ -611,7 +614,7 @@ public sealed class LlamaRotaryEmbedding : IDisposable
         _length = positions;
     }
 
-    /// <summary>x * cos + rotate_half(x) * sin in the tables' dtype (float32), returned in x's dtype. x: [B, H, S, hd].</summary>
+    /// <summary>x * cos + rotate_half(x) * sin in the tables' dtype (float32, or float64 for a float64 model), returned in x's dtype. x: [B, H, S, hd].</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
         var dtype = x.DType;

@@ -64,8 +64,8 @@ public sealed record MoeLossOptions
 public sealed record MoeAuxLosses(Tensor Total, Tensor? LoadBalancing, Tensor? RouterZLoss, Tensor? Contrastive);
 
 /// <summary>
-/// The optional MoE losses. Each returns a float32 scalar tensor with its graph. The module overloads
-/// read what the modules retained from their last forward (<see cref="MoeLoraLinear.RetainRouterLogits"/>,
+/// The optional MoE losses. Each returns a float32 scalar tensor with its graph (float64 for float64 logits). The
+/// module overloads read what the modules retained from their last forward (<see cref="MoeLoraLinear.RetainRouterLogits"/>,
 /// <see cref="MoeLoraLinear.RetainExpertInputs"/>); a token mask (nonzero = real token, any shape
 /// with T elements in the modules' row order) drops padding tokens, which MoLA counts (a documented
 /// difference).
@@ -74,8 +74,8 @@ public static class MoeLosses
 {
     /// <summary>
     /// MoLA's (Switch-style) load-balancing loss of one decoder layer: the router logits of all its
-    /// modules concatenated row-wise into G [M, E]; P = softmax(G) (float32); f_e = share of the top-k
-    /// assignments that went to e (no gradient); Pbar_e = mean of P[:, e];
+    /// modules concatenated row-wise into G [M, E]; P = softmax(G) (float32, float64 for float64 G); f_e = share of
+    /// the top-k assignments that went to e (no gradient); Pbar_e = mean of P[:, e];
     /// L = E * sum_e f_e * Pbar_e (1 at perfect balance). Gradients reach the routers only.
     /// </summary>
     public static Tensor LoadBalancing(IReadOnlyList<MoeLoraLinear> layerModules, Tensor? tokenMask = null)
@@ -108,19 +108,21 @@ public static class MoeLosses
         var experts = logits.size(1);
         var k = indices.size(1);
         using var scope = torch.NewDisposeScope();
-        var probs = F.softmax(logits, -1, DType.Float32);
+        // Half precision is upcast; float64 stays float64 (a float32 loss would cap a float64 run's precision).
+        var wide = logits.DType == DType.Float64 ? DType.Float64 : DType.Float32;
+        var probs = F.softmax(logits, -1, wide);
         Tensor counts;
         Tensor meanProbs;
         using (torch.no_grad())
         {
             var flat = indices.reshape(-1);
             Tensor perAssignment;
-            if (rowMask is null) perAssignment = torch.ones([rows * k], DType.Float32, logits.Device);
+            if (rowMask is null) perAssignment = torch.ones([rows * k], wide, logits.Device);
             else perAssignment = CheckMask(rowMask, rows, "load-balancing loss").unsqueeze(1).expand(rows, k).reshape(-1);
-            counts = torch.zeros([experts], DType.Float32, logits.Device).scatter_add(0, flat, perAssignment);
+            counts = torch.zeros([experts], wide, logits.Device).scatter_add(0, flat, perAssignment.to(wide));
         }
         var total = counts.sum().item();
-        if (total == 0) return torch.zeros([], DType.Float32, logits.Device).MoveToOuterScope();
+        if (total == 0) return torch.zeros([], wide, logits.Device).MoveToOuterScope();
         var fractions = counts.div(total);
         if (rowMask is null)
         {
@@ -146,7 +148,7 @@ public static class MoeLosses
 
     /// <summary>
     /// Router z-loss (ST-MoE) of a set of modules, e.g. one decoder layer: the mean over all their
-    /// (unmasked) rows of logsumexp(logits)^2, in float32.
+    /// (unmasked) rows of logsumexp(logits)^2, in float32 (float64 for float64 logits).
     /// </summary>
     public static Tensor RouterZLoss(IReadOnlyList<MoeLoraLinear> modules, Tensor? tokenMask = null)
     {
@@ -154,7 +156,7 @@ public static class MoeLosses
         foreach (var m in modules) RequireLogits(m, "router z-loss");
         using var scope = torch.NewDisposeScope();
         // Modules may differ in N, so reduce each to its per-row logsumexp before concatenating.
-        var lse = torch.cat(modules.Select(m => Float32(m.LastRouterLogits!).logsumexp(1)).ToList(), 0);
+        var lse = torch.cat(modules.Select(m => AtLeastFloat32(m.LastRouterLogits!).logsumexp(1)).ToList(), 0);
         var rowMask = RowMask(tokenMask, modules.Select(m => m.LastRouterLogits!.size(0)).ToList(), "router z-loss");
         return MeanSquare(lse, rowMask).MoveToOuterScope();
     }
@@ -164,7 +166,7 @@ public static class MoeLosses
     {
         if (logits.Dim != 2) throw new ArgumentException($"router z-loss: logits must be [M, E], got [{string.Join(", ", logits.Shape)}]", nameof(logits));
         using var scope = torch.NewDisposeScope();
-        return MeanSquare(Float32(logits).logsumexp(1), rowMask).MoveToOuterScope();
+        return MeanSquare(AtLeastFloat32(logits).logsumexp(1), rowMask).MoveToOuterScope();
     }
 
     /// <summary>
@@ -316,8 +318,7 @@ public static class MoeLosses
                 $"{loss}: module '{m.Name}' kept no router logits; set RetainRouterLogits (MoeLossOptions.ConfigureRetention) before the forward");
     }
 
-    private static Tensor Float32(Tensor t) => t.DType == DType.Float32 ? t : t.to(DType.Float32);
-
+    // Half precision is upcast; float64 stays float64.
     private static Tensor AtLeastFloat32(Tensor t) => t.DType is DType.Float32 or DType.Float64 ? t : t.to(DType.Float32);
 
     private static Tensor MeanSquare(Tensor values, Tensor? rowMask)
@@ -326,7 +327,7 @@ public static class MoeLosses
         if (rowMask is null) return squares.mean();
         var m = CheckMask(rowMask, values.size(0), "router z-loss");
         var count = m.sum().item();
-        return count == 0 ? torch.zeros([], DType.Float32, values.Device) : squares.mul(m).sum().div(count);
+        return count == 0 ? torch.zeros([], values.DType, values.Device) : squares.mul(m).sum().div(count);
     }
 
     // The token mask repeated once per module (each module saw the same T tokens), or null.
