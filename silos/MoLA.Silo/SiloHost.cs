@@ -38,8 +38,11 @@ public static class SiloHost
                     throw new ArgumentException(
                         $"connection-string: the database has schema version {installed?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, this build needs {PostgresSchema.Version}; run `mola silo migrate` first");
                 break;
+            case "redis":
+                RedisConfiguration(options); // fails early, naming the field, on a malformed connection string
+                break;
             default:
-                throw new ArgumentException($"provider: '{options.Provider}' is not one of embedded, postgres");
+                throw new ArgumentException($"provider: '{options.Provider}' is not one of embedded, postgres, redis");
         }
         var token = ApiToken.LoadOrCreate(options.ResolvedTokenFile);
 
@@ -88,6 +91,14 @@ public static class SiloHost
                     o.ConnectionString = connection;
                 });
             }
+            else if (options.Provider == "redis")
+            {
+                var redis = RedisConfiguration(options);
+                silo.ConfigureEndpoints(IPAddress.Parse(options.NodeAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+                silo.AddRedisGrainStorage(StorageNames.Grains, o => o.ConfigurationOptions = redis.Clone());
+                silo.UseRedisReminderService(o => o.ConfigurationOptions = redis.Clone());
+            }
             else
             {
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
@@ -113,9 +124,23 @@ public static class SiloHost
     /// <summary>The ADO.NET invariant of Npgsql, as Orleans' providers name it.</summary>
     public const string PostgresInvariant = "Npgsql";
 
+    /// <summary>The Redis endpoint(s) from the connection string (StackExchange.Redis syntax: "host:port,password=...").</summary>
+    private static StackExchange.Redis.ConfigurationOptions RedisConfiguration(SiloOptions options)
+    {
+        var text = RequireConnectionString(options);
+        try
+        {
+            return StackExchange.Redis.ConfigurationOptions.Parse(text);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"connection-string: not a Redis connection string ({e.Message})");
+        }
+    }
+
     private static string RequireConnectionString(SiloOptions options) =>
         string.IsNullOrWhiteSpace(options.ConnectionString)
-            ? throw new ArgumentException("connection-string: required with provider postgres (e.g. Host=db;Database=mola;Username=mola;Password=...)")
+            ? throw new ArgumentException($"connection-string: required with provider {options.Provider} (postgres: Host=db;Database=mola;Username=mola;Password=...; redis: host:6379,password=...)")
             : options.ConnectionString;
 
     /// <summary>Ready when the silo answers and, with an agent, this node is registered.</summary>

@@ -13,10 +13,11 @@ public sealed record SiloOptions
     /// <summary>
     /// embedded: localhost clustering, grain state in SQLite under <see cref="StateDirectory"/> (one machine).
     /// postgres: clustering, grain state and reminders in PostgreSQL (<see cref="ConnectionString"/>; schema applied by
-    /// `mola silo migrate`).
+    /// `mola silo migrate`). redis: clustering, grain state and reminders in Redis (<see cref="ConnectionString"/>, no
+    /// schema to apply).
     /// </summary>
     public string Provider { get; init; } = "embedded";
-    /// <summary>The PostgreSQL connection string (provider postgres).</summary>
+    /// <summary>The PostgreSQL or Redis connection string (providers postgres, redis).</summary>
     public string? ConnectionString { get; init; }
     public string StateDirectory { get; init; } = ".mola/cluster";
     public int SiloPort { get; init; } = 11111;

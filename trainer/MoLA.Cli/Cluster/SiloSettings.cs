@@ -11,8 +11,8 @@ internal static class SiloSettings
         new("node-name", "This node's name (default: the host name)", "NAME"),
         new("cluster-id", "Orleans cluster id", "ID", "mola"),
         new("service-id", "Orleans service id (grain state is kept per service)", "ID", "mola"),
-        new("provider", "Clustering, grain state and reminders: embedded (one machine, SQLite) | postgres", "NAME", "embedded"),
-        new("connection-string", "PostgreSQL connection string (provider postgres; default: $MOLA_SILO_CONNECTION_STRING)", "TEXT"),
+        new("provider", "Clustering, grain state and reminders: embedded (one machine, SQLite) | postgres | redis", "NAME", "embedded"),
+        new("connection-string", "PostgreSQL (Host=...;Database=...) or Redis (host:port,password=...) connection string (default: $MOLA_SILO_CONNECTION_STRING)", "TEXT"),
         new("state-dir", "Where the embedded provider keeps its database, token and endpoint file", "DIR"),
         new("silo-port", "Silo-to-silo port", "PORT", "11111"),
         new("gateway-port", "Client gateway port", "PORT", "30000"),
@@ -31,10 +31,10 @@ internal static class SiloSettings
     public static SiloOptions From(Settings s, string defaultStateDirectory)
     {
         var stateDir = s.String("state-dir") ?? defaultStateDirectory;
-        var provider = s.Choice("provider", "embedded", "postgres");
+        var provider = s.Choice("provider", "embedded", "postgres", "redis");
         var connection = s.String("connection-string") ?? Environment.GetEnvironmentVariable("MOLA_SILO_CONNECTION_STRING");
-        if (provider == "postgres" && string.IsNullOrWhiteSpace(connection))
-            throw s.Invalid("connection-string", "is required with provider postgres (or set MOLA_SILO_CONNECTION_STRING)");
+        if (provider != "embedded" && string.IsNullOrWhiteSpace(connection))
+            throw s.Invalid("connection-string", $"is required with provider {provider} (or set MOLA_SILO_CONNECTION_STRING)");
         var apiAddress = s.RequiredString("api-address");
         if (!System.Net.IPAddress.TryParse(apiAddress, out _)) throw s.Invalid("api-address", $"must be an IP address, got '{apiAddress}'");
         var nodeAddress = s.RequiredString("node-address");

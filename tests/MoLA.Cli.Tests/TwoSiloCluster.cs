@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using MoLA.TestSupport;
+using MoLA.Training.Runs;
+
+namespace MoLA.Cli.Tests;
+
+/// <summary>
+/// Two `mola silo` processes on loopback sharing one database (provider postgres or redis), each with a node agent of
+/// one CPU slot; they share a run root as nodes share a volume, and the API token file. Jobs go to silo a's REST API.
+/// </summary>
+internal sealed class TwoSiloCluster : IDisposable
+{
+    private readonly string _root;
+    private readonly string _provider;
+    private readonly string _connection;
+    private readonly List<SiloProcess> _silos = [];
+
+    public TwoSiloCluster(string root, string provider, string connection)
+    {
+        _root = root;
+        _provider = provider;
+        _connection = connection;
+    }
+
+    public string TokenFile => Path.Combine(_root, "token");
+
+    private static string Inv(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+    public string[] SiloArgs(string node, int apiPort) =>
+    [
+        "silo", "--provider", _provider, "--connection-string", _connection, "--node-name", node,
+        "--cpu-slots", "1", "--threads-per-slot", "1", "--api-port", Inv(apiPort), "--silo-port", Inv(LoopbackPorts.Free()),
+        "--gateway-port", Inv(LoopbackPorts.Free()), "--rendezvous-port-start", Inv(LoopbackPorts.Free()), "--rendezvous-port-count", "1",
+        "--state-dir", Path.Combine(_root, node), "--run-root", Path.Combine(_root, "runs"), "--token-file", TokenFile,
+    ];
+
+    /// <summary>Starts node-a, then node-b (the first creates the token file), and waits until both agents are alive.</summary>
+    public SiloProcess Start()
+    {
+        foreach (var node in new[] { "node-a", "node-b" })
+        {
+            var port = LoopbackPorts.Free();
+            _silos.Add(SiloProcess.Start(port, SiloArgs(node, port)));
+        }
+        var a = _silos[0];
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && AliveNodes(a) < 2) Thread.Sleep(200);
+        Assert.True(AliveNodes(a) == 2, a.Output);
+        return a;
+    }
+
+    /// <summary>Submits dp x ep with --wait through silo <paramref name="a"/>; asserts one rank per node and an adapter bitwise `mola launch`'s.</summary>
+    public void RunOneRankPerNodeLikeLaunch(SiloProcess a, int dp, int ep)
+    {
+        var submit = Cli.ChildProcess(new Dictionary<string, string>(),
+            ["submit", "--coordinator", a.Url, "--token-file", TokenFile, .. ClusterJobs.TinyJob(), "--dp", Inv(dp), "--ep", Inv(ep), "--wait", "--json"]);
+        Assert.True(submit.ExitCode == 0, $"dp {dp} ep {ep}: {submit}\n--- silo a ---\n{a.Output}");
+        var job = JsonDocument.Parse(submit.Stdout).RootElement;
+        Assert.Equal("succeeded", job.GetProperty("state").GetString());
+        var nodes = job.GetProperty("ranks").EnumerateArray().Select(r => r.GetProperty("node").GetString()).Order().ToList();
+        Assert.Equal(["node-a", "node-b"], nodes);
+
+        var launchDir = Path.Combine(_root, $"launch-dp{dp}-ep{ep}");
+        var launch = Cli.ChildProcess(new Dictionary<string, string>(),
+            ["launch", "--nproc", "2", "--dp", Inv(dp), "--ep", Inv(ep), "--master-port", Inv(LoopbackPorts.Free()), "--",
+             "train", "--out", launchDir, .. ClusterJobs.TinyJob()]);
+        Assert.True(launch.ExitCode == 0, launch.ToString());
+        ClusterJobs.AssertSameAdapter(Path.Combine(launchDir, RunFiles.AdapterDir),
+            Path.Combine(job.GetProperty("run_directory").GetString()!, RunFiles.AdapterDir));
+    }
+
+    private int AliveNodes(SiloProcess silo)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{silo.Url}/api/nodes");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(TokenFile).Trim());
+        using var response = http.Send(request);
+        if (!response.IsSuccessStatusCode) return 0;
+        return JsonDocument.Parse(response.Content.ReadAsStream()).RootElement.EnumerateArray().Count(n => n.GetProperty("alive").GetBoolean());
+    }
+
+    public void Dispose()
+    {
+        foreach (var silo in _silos) silo.Dispose();
+    }
+}
