@@ -53,6 +53,9 @@ internal sealed class RankProcess : IDisposable
         }
         psi.ArgumentList.Add("--out");
         psi.ArgumentList.Add(JobPaths.Run(jobDirectory));
+        // A rank started again for the same job (the silo or node restarted) continues from the newest checkpoint.
+        psi.ArgumentList.Add("--resume");
+        psi.ArgumentList.Add("auto");
         if (!a.Spec.Settings.ContainsKey("threads"))
         {
             psi.ArgumentList.Add("--threads");

@@ -6,11 +6,13 @@ namespace MoLA.Cli.Tests;
 /// <summary>The small training job the cluster tests submit, and the adapter comparison against `mola launch`.</summary>
 internal static class ClusterJobs
 {
-    public static string[] TinyJob(params string[] more) =>
+    public static string[] TinyJob(params string[] more) => TinyJobOf(4, more);
+
+    public static string[] TinyJobOf(int steps, params string[] more) =>
     [
         "--base-model", TinyCheckpoint.Path, "--embedded-train-per-task", "8", "--batch-size", "4", "--cutoff-len", "256",
-        "--prompt-template", "alpaca-short", "--steps", "4", "--threads", "1", "--peak-gflops", "100", "--dropout", "0",
-        "--eval-data", "none", .. more,
+        "--prompt-template", "alpaca-short", "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--threads", "1", "--peak-gflops", "100", "--dropout", "0", "--eval-data", "none", .. more,
     ];
 
     /// <summary>

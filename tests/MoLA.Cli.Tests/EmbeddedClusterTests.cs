@@ -106,6 +106,47 @@ public sealed class EmbeddedClusterTests : IDisposable
         Assert.Contains(jobId, table.Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Stopping the silo while a job runs (SIGTERM: the agent stops its ranks, which checkpoint) and starting it again
+    /// loses no work: the agent starts the job's ranks again from the persisted assignment, they resume from the newest
+    /// checkpoint (`--resume auto`), and the job succeeds with every step logged exactly once.
+    /// </summary>
+    [Fact]
+    public void ARunningJobContinuesFromItsCheckpointAfterASiloRestart()
+    {
+        StartSilo();
+        var submit = Mola(["submit", .. ClusterJobs.TinyJobOf(200), "--dp", "2", "--json"]);
+        Assert.True(submit.ExitCode == 0, submit.ToString());
+        var jobId = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("job_id").GetString()!;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Status(jobId).GetProperty("step").GetInt64() < 3 && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        Assert.True(Status(jobId).GetProperty("step").GetInt64() >= 3, SiloOutput);
+
+        StopSilo();
+        var runDir = Path.Combine(StateDir, "runs", jobId, "run"); // RUN_ROOT/JOB/run, read while no silo answers
+        Assert.NotEmpty(Directory.GetDirectories(runDir, "checkpoint-*"));
+        StartSilo();
+        deadline = DateTime.UtcNow.AddSeconds(120);
+        JsonElement job;
+        while ((job = Status(jobId)).GetProperty("state").GetString() is "running" or "scheduled" or "queued" && DateTime.UtcNow < deadline)
+            Thread.Sleep(250);
+        Assert.True(job.GetProperty("state").GetString() == "succeeded", job + "\n--- silo ---\n" + SiloOutput);
+        Assert.Equal(200, job.GetProperty("step").GetInt64());
+        Assert.Equal(Enumerable.Range(1, 200), new RunDirectory(runDir).ReadSteps().Select(s => s.Step));
+        Assert.Contains("resumed from", File.ReadAllText(Path.Combine(Path.GetDirectoryName(runDir)!, "logs", "rank-0.log")), StringComparison.Ordinal);
+    }
+
+    /// <summary>GET /api/jobs/{id} (not `mola status`: a dotnet process per poll would take the ranks' cores).</summary>
+    private JsonElement Status(string jobId)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{_apiPort}/api/jobs/{jobId}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(StateDir, "token")).Trim());
+        using var response = http.Send(request);
+        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {SiloOutput}");
+        return JsonDocument.Parse(response.Content.ReadAsStream()).RootElement.Clone();
+    }
+
     /// <summary>Refused at submit, naming the setting, exit 2; the cluster keeps no trace (no job listed, no run directory).</summary>
     [Fact]
     public void InvalidJobsAreRefusedAtSubmitAndNothingIsScheduled()

@@ -46,7 +46,7 @@ public sealed record TrainSettings
         new("activation-checkpointing", "Recompute each layer in the backward instead of keeping its activations", "BOOL", "false"),
         new("checkpoint-every", "Write a resumable checkpoint every N steps (0 = only at the end or on Ctrl-C)", "N", "0"),
         new("keep-last", "Checkpoints to keep (0 = all)", "N", "3"),
-        new("resume", "Continue the run in --out from its newest checkpoint", "BOOL", "false"),
+        new("resume", "Continue the run in --out from its newest checkpoint: true | false | auto (resume when --out holds a complete checkpoint, else start; what cluster ranks use)", "MODE", "false"),
         new("eval-every", "Evaluate every N steps (0 = only at the end)", "N", "0"),
         new("eval-format", "generation | multiple-choice | both", "FORMAT", "generation"),
         new("eval-limit", "Evaluate at most N examples (0 = all)", "N", "0"),
@@ -97,6 +97,8 @@ public sealed record TrainSettings
     public int CheckpointEvery { get; init; }
     public int KeepLast { get; init; }
     public bool Resume { get; init; }
+    /// <summary>resume auto: continue when --out holds a complete checkpoint, else start (a relaunched cluster rank).</summary>
+    public bool ResumeAuto { get; init; }
     public int EvalEvery { get; init; }
     public required string EvalFormat { get; init; }
     public int EvalLimit { get; init; }
@@ -170,7 +172,8 @@ public sealed record TrainSettings
             ActivationCheckpointing = s.Bool("activation-checkpointing"),
             CheckpointEvery = s.Int("checkpoint-every", 0),
             KeepLast = s.Int("keep-last", 0),
-            Resume = s.Bool("resume"),
+            Resume = s.String("resume") is not "auto" && s.Bool("resume"),
+            ResumeAuto = s.String("resume") is "auto",
             EvalEvery = s.Int("eval-every", 0),
             EvalFormat = s.Choice("eval-format", "generation", "multiple-choice", "both"),
             EvalLimit = s.Int("eval-limit", 0),

@@ -68,7 +68,11 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         var tokenizer = ModelResolver.LoadTokenizer(baseDir);
         var data = RunData.Load(s);
         var run = new RunDirectory(s.Out);
-        if (writer && run.IsRun && !s.Resume)
+        // auto (a cluster rank, relaunched after a silo or node restart): resume exactly when a complete checkpoint
+        // exists, else start over. Every rank decides alike: a fresh run cannot have written a checkpoint before all
+        // of its ranks joined the rendezvous.
+        var resume = s.Resume || (s.ResumeAuto && TrainerCheckpoint.List(run.Path).Count > 0);
+        if (writer && run.IsRun && !resume && !s.ResumeAuto)
             throw new SettingException($"out: {run.Path} already holds a run (run.json); pass --resume to continue it, or choose another directory");
         if (s.Resume && !run.IsRun) throw new SettingException($"resume: {run.Path} holds no run to resume");
         var baseConfig = LlamaConfig.Load(baseDir);
@@ -126,7 +130,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         var allocationSummary = Summary(s, allocation);
 
         var previousLoad = new long[trainer.Modules.Count][];
-        if (s.Resume)
+        if (resume)
         {
             var checkpoint = trainer.Resume() ?? throw new SettingException($"resume: {run.Path} has no complete checkpoint-N directory");
             log.WriteLine($"resumed from {checkpoint} at step {trainer.Step}/{totalSteps}");
