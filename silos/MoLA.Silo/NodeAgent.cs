@@ -11,28 +11,10 @@ namespace MoLA.Silo;
 /// state); starts what is missing, stops what was released, and reports starts, progress and exits to each job grain.
 /// Reports are queued and retried in order, so a grain call that fails (a silo restarting) loses nothing.
 /// </summary>
-public sealed class NodeAgent : BackgroundService
+public sealed class NodeAgent(
+    IGrainFactory grains, SiloOptions options, RankProgram program, IHostApplicationLifetime lifetime, ILogger<NodeAgent> log, SiloMetrics metrics)
+    : BackgroundService
 {
-    private readonly IGrainFactory grains;
-    private readonly SiloOptions options;
-    private readonly RankProgram program;
-    private readonly IHostApplicationLifetime lifetime;
-    private readonly ILogger<NodeAgent> log;
-    private readonly SiloMetrics metrics;
-
-    public NodeAgent(IGrainFactory grains, SiloOptions options, RankProgram program, IHostApplicationLifetime lifetime, ILogger<NodeAgent> log, SiloMetrics metrics)
-    {
-        this.grains = grains;
-        this.options = options;
-        this.program = program;
-        this.lifetime = lifetime;
-        this.log = log;
-        this.metrics = metrics;
-        metrics.ObserveRunning(() => Volatile.Read(ref _running));
-    }
-
-    private int _running;
-
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private readonly Dictionary<string, RankProcess> _ranks = [];
     private readonly HashSet<string> _launched = [];
@@ -124,7 +106,7 @@ public sealed class NodeAgent : BackgroundService
                 log.LogInformation("Rank {Key} (pid {Pid}) {Exit}", key, rank.ProcessId, exit.Describe());
                 rank.Dispose();
                 _ranks.Remove(key);
-                Volatile.Write(ref _running, _ranks.Count);
+                metrics.RanksRunning(_ranks.Count);
             }
             else if (!wanted.ContainsKey(key))
             {
@@ -147,7 +129,7 @@ public sealed class NodeAgent : BackgroundService
                 if (_stepping.TryAdd(a.Key, 0)) _wake.Release();
             });
             _ranks[a.Key] = rank;
-            Volatile.Write(ref _running, _ranks.Count);
+            metrics.RanksRunning(_ranks.Count);
             metrics.RankStarted();
             log.LogInformation("Started rank {Key} as pid {Pid}", a.Key, rank.ProcessId);
             Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportStarted(a.Generation, a.Rank, rank.ProcessId));

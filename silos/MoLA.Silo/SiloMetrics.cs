@@ -15,17 +15,19 @@ public sealed class SiloMetrics : IDisposable
     private readonly Counter<long> _started;
     private readonly Counter<long> _exits;
 
+    private int _running;
+
     public SiloMetrics()
     {
         _submitted = _meter.CreateCounter<long>("mola.cluster.jobs.submitted", description: "Jobs accepted by this silo's API");
         _refused = _meter.CreateCounter<long>("mola.cluster.jobs.refused", description: "Job submissions refused (400), by the field at fault");
         _started = _meter.CreateCounter<long>("mola.agent.ranks.started", description: "Rank processes this node's agent started");
         _exits = _meter.CreateCounter<long>("mola.agent.rank.exits", description: "Rank processes that exited, by result");
+        _meter.CreateObservableGauge("mola.agent.ranks.running", () => Volatile.Read(ref _running), description: "Rank processes this node's agent runs now");
     }
 
-    /// <summary>How many rank processes the agent runs now (set by the agent).</summary>
-    public void ObserveRunning(Func<int> running) =>
-        _meter.CreateObservableGauge("mola.agent.ranks.running", running, description: "Rank processes this node's agent runs now");
+    /// <summary>How many rank processes the agent runs now (the agent sets it after every start and exit).</summary>
+    public void RanksRunning(int count) => Volatile.Write(ref _running, count);
 
     public void Submitted() => _submitted.Add(1);
     public void Refused(string field) => _refused.Add(1, new KeyValuePair<string, object?>("field", field));

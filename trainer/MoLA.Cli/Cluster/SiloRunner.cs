@@ -6,21 +6,12 @@ namespace MoLA.Cli.Cluster;
 /// <summary>Runs a silo host in this process until Ctrl-C / SIGTERM; the rank program is this `mola` itself.</summary>
 internal static class SiloRunner
 {
-    public static RankProgram SelfProgram()
-    {
-        var self = Environment.ProcessPath ?? "mola";
-        // Under `dotnet mola.dll` the program is dotnet and the first argument the dll (as `mola launch` does).
-        return Path.GetFileNameWithoutExtension(self) == "dotnet"
-            ? new RankProgram(self, [typeof(SiloRunner).Assembly.Location])
-            : new RankProgram(self, []);
-    }
-
     public static int Run(SiloOptions options, TextWriter output, TextWriter error)
     {
         WebApplicationHandle app;
         try
         {
-            app = new WebApplicationHandle(SiloHost.Build(options, new TrainJobValidator(), SelfProgram()));
+            app = new WebApplicationHandle(SiloHost.Build(options, new TrainJobValidator(), MoLA.Cli.SelfProgram.Get()));
         }
         catch (ArgumentException e)
         {

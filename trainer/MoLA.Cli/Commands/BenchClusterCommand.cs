@@ -66,7 +66,7 @@ internal static class BenchClusterCommand
             SiloPort = FreePort(), GatewayPort = FreePort(), ApiPort = FreePort(), RendezvousPortStart = FreePort(), RendezvousPortCount = 1,
             CpuSlots = 2, ThreadsPerSlot = 1,
         };
-        var app = SiloHost.Build(options, new TrainJobValidator(), SiloRunner.SelfProgram(), logging => { });
+        var app = SiloHost.Build(options, new TrainJobValidator(), SelfProgram.Get(), logging => { });
         app.StartAsync().GetAwaiter().GetResult();
         var cluster = new List<double>();
         var launch = new List<double>();
@@ -107,7 +107,7 @@ internal static class BenchClusterCommand
 
     private static double LaunchOnce(string outDir)
     {
-        var self = SiloRunner.SelfProgram();
+        var self = SelfProgram.Get();
         double? firstStep = null;
         var clock = Stopwatch.StartNew();
         Environment.SetEnvironmentVariable(Training.AgentProgress.Variable, "1"); // the ranks print "@mola" step lines

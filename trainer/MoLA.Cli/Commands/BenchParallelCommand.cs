@@ -39,10 +39,9 @@ internal static class BenchParallelCommand
             var b = parse.GetValue(batch);
             if (b < 2 || b % 2 != 0) throw new UsageException($"--batch must be an even number >= 2 (DP = 2 splits it), got {b}");
             var model = new TinyRunOptions { Steps = n, Hidden = parse.GetValue(hidden), SeqLen = 64, GlobalBatch = b, Experts = [e, e], TopK = [2, 2] };
-            var self = Environment.ProcessPath ?? "mola";
-            var prefix = Path.GetFileNameWithoutExtension(self) == "dotnet" ? new[] { typeof(BenchParallelCommand).Assembly.Location } : [];
+            var self = SelfProgram.Get();
             var err = parse.InvocationConfiguration.Error!;
-            var samples = ParallelBenchmark.Run(model, 2, self, [.. prefix, "bench", "parallel", "--as-rank", "--"], m => err.WriteLine($"bench parallel: {m}"));
+            var samples = ParallelBenchmark.Run(model, 2, self.Program, [.. self.PrefixArguments, "bench", "parallel", "--as-rank", "--"], m => err.WriteLine($"bench parallel: {m}"));
             var output = parse.InvocationConfiguration.Output!;
             if (parse.GetValue(json)) Json.Write(output, new { model, samples });
             else output.Write(Table(samples));

@@ -30,11 +30,7 @@ internal static class LaunchCommand
         {
             var err = parse.InvocationConfiguration.Error!;
             var rest = parse.GetValue(args) ?? [];
-            var self = Environment.ProcessPath ?? "mola";
-            var prefix = new List<string>();
-            // Under `dotnet mola.dll` the program is dotnet and the first argument the dll.
-            if (parse.GetValue(program) is null && Path.GetFileNameWithoutExtension(self) == "dotnet")
-                prefix.Add(typeof(LaunchCommand).Assembly.Location);
+            var self = SelfProgram.Get();
             var options = new LaunchOptions
             {
                 NProc = parse.GetValue(nproc),
@@ -44,8 +40,9 @@ internal static class LaunchCommand
                 MasterPort = parse.GetValue(port),
                 Timeout = TimeSpan.FromMilliseconds(Math.Max(1, parse.GetValue(timeout))),
                 PlacementFile = parse.GetValue(placement),
-                Program = parse.GetValue(program) ?? self,
-                Arguments = [.. prefix, .. rest],
+                // --program runs that program with the arguments as given; mola itself may need its dll first.
+                Program = parse.GetValue(program) ?? self.Program,
+                Arguments = parse.GetValue(program) is null ? [.. self.PrefixArguments, .. rest] : rest,
                 OnOutput = (r, line) =>
                 {
                     lock (err) err.WriteLine($"[rank {r}] {line}");
