@@ -14,6 +14,11 @@ internal static class TinyCheckpoint
     private static string Write()
     {
         var dir = Directory.CreateTempSubdirectory("mola-cli-tiny-base-").FullName;
+        // Shared by every test of the run: removed when the test process exits (its child processes are gone by then).
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        };
         var config = new LlamaConfig(hiddenSize: 32, intermediateSize: 48, numHiddenLayers: 4, numAttentionHeads: 4,
             vocabSize: ByteLevelTokenizer.Size, numKeyValueHeads: 2);
         torch.manual_seed(11);
