@@ -1,6 +1,9 @@
 namespace MoLA.Grains;
 
-/// <summary>A job's life: Queued -> Scheduled -> Running(generation) -> Succeeded | Failed | Cancelled.</summary>
+/// <summary>
+/// A job's life: Queued -> Scheduled -> Running(generation) -> Succeeded | Failed | Cancelled. A failed generation
+/// moves Scheduled/Running -> Restarting (the survivors are stopped) -> Scheduled (generation + 1).
+/// </summary>
 [GenerateSerializer]
 public enum JobState
 {
@@ -10,6 +13,7 @@ public enum JobState
     Succeeded,
     Failed,
     Cancelled,
+    Restarting,
 }
 
 public static class JobStates
@@ -22,6 +26,8 @@ public static class JobStates
         (JobState.Queued, JobState.Scheduled) => true,
         (JobState.Scheduled, JobState.Running) => true,
         (JobState.Running, JobState.Succeeded) => true,
+        (JobState.Scheduled or JobState.Running, JobState.Restarting) => true,
+        (JobState.Restarting, JobState.Scheduled) => true,
         (_, JobState.Failed) when !from.IsFinal() => true,
         (_, JobState.Cancelled) when !from.IsFinal() => true,
         _ => false,

@@ -36,6 +36,16 @@ public sealed record JobStatus
     [Id(10)] public string? Reason { get; init; }
     /// <summary>The newest complete checkpoint-N directory rank 0 reported.</summary>
     [Id(11)] public string? LastCheckpoint { get; init; }
+    /// <summary>Generations replaced after a failure (at most the spec's MaxRestarts).</summary>
+    [Id(12)] public int Restarts { get; init; }
+    /// <summary>Every failure the job recovered from (or died of, when the budget was spent), oldest first.</summary>
+    [Id(13)] public List<RestartRecord> RestartLog { get; init; } = [];
+    /// <summary>Completed steps computed again over all restarts.</summary>
+    [Id(14)] public long StepsLost { get; init; }
+    /// <summary>The last recovery's time from the failure to the new generation's first step.</summary>
+    [Id(15)] public double? RecoverySeconds { get; init; }
+    /// <summary>While Restarting: the generation being stopped has no process left (or its node is gone), so the next may start.</summary>
+    [Id(16)] public bool Drained { get; init; }
 
     /// <summary>The slowest rank's step: every rank has completed it.</summary>
     public long Step => Ranks.Count == 0 ? 0 : Ranks.Min(r => r.Progress?.Step ?? 0);

@@ -9,6 +9,11 @@ public sealed class ControlPlaneOptions
     public TimeSpan WatchdogPeriod { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>How often the scheduler retries queued jobs (nodes come and go between submissions).</summary>
     public TimeSpan SchedulerPeriod { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// After a failure, how long the job waits for the failed generation's ranks to report their exits before it starts
+    /// the next one anyway (the agent's stop grace is 10 s: SIGTERM, then SIGKILL).
+    /// </summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>Durable reminder period: re-activates an active job after a silo restart (Orleans' minimum is 1 minute).</summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 }

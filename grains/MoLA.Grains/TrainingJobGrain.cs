@@ -15,6 +15,14 @@ public sealed class TrainingJobRecord
 /// transition with its reason. Rank reports carry the generation they belong to; reports of another generation are
 /// stale and ignored. A grain timer watches the job's nodes while it is active; a durable reminder brings the grain
 /// back after a silo restart so the watch goes on.
+/// <para>
+/// A failed rank or a silent node does not end the job while its restart budget lasts (torchrun's model): the job moves
+/// to Restarting, its nodes stop the surviving ranks, and once none of generation g runs any more (each reported its
+/// exit, or its node is gone, or the drain timeout passed) generation g + 1 is queued. Its ranks start with
+/// <c>--resume auto</c> and continue from the newest complete checkpoint; the data order is a function of the step,
+/// so the run continues as if uninterrupted. The restart log records each failure, the steps redone and the time from
+/// the failure to the new generation's first step.
+/// </para>
 /// </summary>
 public sealed class TrainingJobGrain(
     [PersistentState("job", StorageNames.Grains)] IPersistentState<TrainingJobRecord> state,
@@ -67,10 +75,17 @@ public sealed class TrainingJobGrain(
 
     public async Task Schedule(int generation, List<RankAssignment> assignments)
     {
-        if (state.State.Status is not { State: JobState.Queued })
+        var expected = state.State.Status switch
+        {
+            { State: JobState.Queued } => true,
+            { State: JobState.Restarting, Drained: true } s => generation == s.Generation + 1,
+            _ => false,
+        };
+        if (!expected)
         {
             // Cancelled (or gone) while the scheduler placed it: give the slots back.
-            await GrainFactory.GetGrain<ISchedulerGrain>(0).Remove(JobId);
+            if (state.State.Status is null || Status.State.IsFinal()) await GrainFactory.GetGrain<ISchedulerGrain>(0).Remove(JobId);
+            else log.LogWarning("Job {JobId}: ignored a placement of generation {Generation} in state {State}", JobId, generation, Status.State.Name());
             return;
         }
         // The nodes learn their ranks first: a job shown as Scheduled has its ranks on their nodes.
@@ -78,9 +93,10 @@ public sealed class TrainingJobGrain(
             await GrainFactory.GetGrain<INodeGrain>(group.Key).Assign(group.ToList());
         state.State.Assignments = assignments;
         var nodes = string.Join(", ", assignments.GroupBy(a => a.Node).Select(g => $"{g.Key} ({g.Count()})"));
-        Update(JobState.Scheduled, $"placed on {nodes}", s => s with
+        Update(JobState.Scheduled, generation == 1 ? $"placed on {nodes}" : $"generation {generation} placed on {nodes}", s => s with
         {
             Generation = generation,
+            Drained = false,
             Rendezvous = assignments[0].Rendezvous,
             Ranks = assignments.Select(a => new RankStatus { Rank = a.Rank, Node = a.Node, Slot = a.Slot }).ToList(),
         });
@@ -89,8 +105,14 @@ public sealed class TrainingJobGrain(
 
     public async Task ReportStarted(int generation, int rank, int processId)
     {
-        if (!Current(generation)) return;
+        // A rank of a generation being stopped may still report its start: its exit is then awaited like the others'.
+        if (!Current(generation) && !Stopping(generation)) return;
         SetRank(rank, r => r with { ProcessId = processId, LastHeartbeat = DateTime.UtcNow });
+        if (Stopping(generation))
+        {
+            await state.WriteStateAsync();
+            return;
+        }
         if (Status.State == JobState.Scheduled && Status.Ranks.All(r => r.ProcessId is not null))
             Update(JobState.Running, $"all {Status.Ranks.Count} ranks started (generation {generation})", s => s with { StartedAt = DateTime.UtcNow });
         await state.WriteStateAsync();
@@ -102,7 +124,28 @@ public sealed class TrainingJobGrain(
         // Progress is frequent and recomputable (metrics.jsonl holds it durably): kept in memory, persisted with the
         // next transition.
         SetRank(rank, r => r with { Progress = progress, LastHeartbeat = DateTime.UtcNow });
-        return Task.CompletedTask;
+        return Status.RestartLog is [.., { ResumedFrom: null } last] && last.FailedGeneration < generation
+            ? Recovered(last, progress)
+            : Task.CompletedTask;
+    }
+
+    /// <summary>The first step of the generation that replaced a failed one: the restart log learns what it cost.</summary>
+    private async Task Recovered(RestartRecord last, RankProgress first)
+    {
+        var resumedFrom = first.Step - 1;
+        var lost = Math.Max(0, last.StepReached - resumedFrom);
+        var seconds = Math.Max(0, (first.At - last.At).TotalSeconds);
+        var done = last with { ResumedFrom = resumedFrom, StepsLost = lost, RecoverySeconds = seconds };
+        state.State.Status = Status with
+        {
+            RestartLog = [.. Status.RestartLog.SkipLast(1), done],
+            StepsLost = Status.StepsLost + lost,
+            RecoverySeconds = seconds,
+        };
+        await state.WriteStateAsync();
+        ControlPlaneMetrics.Recovered(JobId, lost, seconds);
+        log.LogInformation("Job {JobId} generation {Generation} resumed from step {Step}: {Lost} steps redone, recovered in {Seconds:0.0} s",
+            JobId, Status.Generation, resumedFrom, lost, seconds);
     }
 
     public async Task ReportCheckpoint(int generation, string checkpoint)
@@ -114,12 +157,25 @@ public sealed class TrainingJobGrain(
 
     public async Task ReportExited(int generation, int rank, RankExit exit)
     {
+        if (Stopping(generation))
+        {
+            SetRank(rank, r => r with { Exit = exit, LastHeartbeat = DateTime.UtcNow });
+            await CheckDrained();
+            return;
+        }
         if (!Current(generation)) return;
         SetRank(rank, r => r with { Exit = exit, LastHeartbeat = DateTime.UtcNow });
         var node = Status.Ranks.First(r => r.Rank == rank).Node;
+        if (exit.Stopped)
+        {
+            // The agent stopped it because its node no longer runs it (the job was released there): not a failure.
+            await state.WriteStateAsync();
+            return;
+        }
         if (!exit.Succeeded)
         {
-            await Finish(JobState.Failed, $"rank {rank} on node {node} {exit.Describe()}");
+            ControlPlaneMetrics.Failure(JobId, "rank");
+            await Restart(rank, node, $"rank {rank} on node {node} {exit.Describe()}", exit.At);
             return;
         }
         if (Status.Ranks.All(r => r.Exit is { Succeeded: true }))
@@ -129,6 +185,68 @@ public sealed class TrainingJobGrain(
             return;
         }
         await state.WriteStateAsync();
+    }
+
+    /// <summary>
+    /// Generation g failed: with restarts left, stop its ranks everywhere, free its slots and wait for them to be gone
+    /// (<see cref="CheckDrained"/> then queues g + 1); without, the job fails with the restart log.
+    /// </summary>
+    private async Task Restart(int? rank, string node, string reason, DateTime at)
+    {
+        var s = Status;
+        var record = new RestartRecord { FailedGeneration = s.Generation, At = at, Rank = rank, Node = node, Reason = reason, StepReached = s.Step };
+        if (s.Restarts >= s.Spec.MaxRestarts)
+        {
+            state.State.Status = s with { RestartLog = [.. s.RestartLog, record] };
+            await Finish(JobState.Failed, s.Spec.MaxRestarts == 0
+                ? reason
+                : $"{reason}; no restart left ({s.Restarts} of max-restarts {s.Spec.MaxRestarts} used)");
+            return;
+        }
+        state.State.Status = s with { Restarts = s.Restarts + 1, RestartLog = [.. s.RestartLog, record], Drained = false };
+        Update(JobState.Restarting, $"{reason}; restart {s.Restarts + 1} of {s.Spec.MaxRestarts}: stopping generation {s.Generation}", x => x);
+        await state.WriteStateAsync();
+        ControlPlaneMetrics.Restarted(JobId);
+        log.LogWarning("Job {JobId}: {Reason}; restart {Restart} of {Max}", JobId, reason, s.Restarts + 1, s.Spec.MaxRestarts);
+        foreach (var n in Status.Ranks.Select(r => r.Node).Distinct())
+            await GrainFactory.GetGrain<INodeGrain>(n).Release(JobId);
+        await GrainFactory.GetGrain<ISchedulerGrain>(0).Remove(JobId);
+        await CheckDrained();
+    }
+
+    /// <summary>
+    /// While Restarting: once no rank of the stopped generation can still run (it reported its exit, or its node went
+    /// silent, or the drain timeout passed), queue the next generation at the job's original place in the queue. Two
+    /// generations never write the run directory at once. Idempotent: the watchdog calls it until the job is placed.
+    /// </summary>
+    private async Task CheckDrained()
+    {
+        if (state.State.Status is not { State: JobState.Restarting } s) return;
+        if (!s.Drained)
+        {
+            var failedAt = s.RestartLog[^1].At;
+            var timedOut = DateTime.UtcNow - failedAt > _options.DrainTimeout;
+            var live = new List<RankStatus>();
+            foreach (var r in s.Ranks.Where(r => r.Exit is null))
+                if (!await NodeSilent(r.Node)) live.Add(r);
+            if (live.Count > 0 && !timedOut)
+            {
+                await state.WriteStateAsync();
+                return;
+            }
+            if (live.Count > 0)
+                log.LogWarning("Job {JobId}: ranks {Ranks} of generation {Generation} did not report their exit within {Timeout} s; starting the next generation",
+                    JobId, string.Join(",", live.Select(r => r.Rank)), s.Generation, _options.DrainTimeout.TotalSeconds);
+            state.State.Status = s with { Drained = true };
+            await state.WriteStateAsync();
+        }
+        await GrainFactory.GetGrain<ISchedulerGrain>(0).Enqueue(JobId, Status.Generation + 1, Status.Spec, Status.SubmittedAt);
+    }
+
+    private async Task<bool> NodeSilent(string node)
+    {
+        var info = await GrainFactory.GetGrain<INodeGrain>(node).GetInfo();
+        return info is null || DateTime.UtcNow - info.LastHeartbeat > _options.NodeSilentAfter;
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -142,23 +260,33 @@ public sealed class TrainingJobGrain(
     }
 
     private bool Current(int generation) =>
-        state.State.Status is { } s && !s.State.IsFinal() && s.Generation == generation && s.State != JobState.Queued;
+        state.State.Status is { State: JobState.Scheduled or JobState.Running } s && s.Generation == generation;
+
+    /// <summary>Reports of a generation that failed and is being stopped.</summary>
+    private bool Stopping(int generation) =>
+        state.State.Status is { State: JobState.Restarting } s && s.Generation == generation;
 
     private void StartWatchdog() =>
         _watchdog ??= this.RegisterGrainTimer(CheckNodes, new GrainTimerCreationOptions(_options.WatchdogPeriod, _options.WatchdogPeriod));
 
-    /// <summary>Fails the job when a node that runs one of its ranks has gone silent.</summary>
+    /// <summary>
+    /// A node that runs one of the job's ranks and has gone silent takes its ranks with it: the generation is replaced
+    /// (on the nodes still alive). While Restarting, retries the drain check and the queueing of the next generation.
+    /// </summary>
     private async Task CheckNodes(CancellationToken cancel)
     {
+        if (state.State.Status is { State: JobState.Restarting })
+        {
+            await CheckDrained();
+            return;
+        }
         if (state.State.Status is not { State: JobState.Scheduled or JobState.Running } s) return;
-        var now = DateTime.UtcNow;
         foreach (var node in s.Ranks.Select(r => r.Node).Distinct())
         {
-            var info = await GrainFactory.GetGrain<INodeGrain>(node).GetInfo();
-            var silentFor = info is null ? TimeSpan.MaxValue : now - info.LastHeartbeat;
-            if (silentFor > _options.NodeSilentAfter)
+            if (await NodeSilent(node))
             {
-                await Finish(JobState.Failed, $"node {node} went silent (no agent heartbeat for {_options.NodeSilentAfter.TotalSeconds:0} s)");
+                ControlPlaneMetrics.Failure(JobId, "node");
+                await Restart(null, node, $"node {node} went silent (no agent heartbeat for {_options.NodeSilentAfter.TotalSeconds:0} s)", DateTime.UtcNow);
                 return;
             }
         }

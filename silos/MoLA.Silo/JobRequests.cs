@@ -10,6 +10,10 @@ public sealed record SubmitJobRequest
     public int? Dp { get; init; }
     public int? Ep { get; init; }
     public int? Priority { get; init; }
+    /// <summary>Failed generations replaced before the job fails (default 3).</summary>
+    public int? MaxRestarts { get; init; }
+    /// <summary>Seconds without a step after which a rank is killed as hung (default 600).</summary>
+    public double? HangTimeout { get; init; }
 }
 
 /// <summary>A refused request: the field at fault and what is wrong (HTTP 400).</summary>
@@ -35,7 +39,8 @@ public sealed record RankProgram(string Program, IReadOnlyList<string> PrefixArg
 public sealed record JobView(
     string JobId, string Name, string State, int Generation, int WorldSize, int Dp, int Ep, int Priority, long Step, long TotalSteps,
     string RunDirectory, string? Reason, DateTime SubmittedAt, DateTime? StartedAt, DateTime? FinishedAt, string? Rendezvous,
-    string? LastCheckpoint, IReadOnlyList<RankView> Ranks, IReadOnlyList<TransitionView> Transitions, IReadOnlyDictionary<string, string> Settings)
+    string? LastCheckpoint, IReadOnlyList<RankView> Ranks, IReadOnlyList<TransitionView> Transitions, IReadOnlyDictionary<string, string> Settings,
+    int Restarts, int MaxRestarts, long StepsLost, double? RecoverySeconds, double HangTimeout, IReadOnlyList<RestartView> RestartLog)
 {
     public static JobView From(JobStatus s) => new(
         s.JobId, s.Spec.Name, s.State.Name(), s.Generation, s.Spec.WorldSize, s.Spec.DataParallel, s.Spec.ExpertParallel, s.Spec.Priority,
@@ -44,8 +49,14 @@ public sealed record JobView(
         s.Ranks.Select(r => new RankView(r.Rank, r.Node, r.Slot, r.ProcessId, r.Progress?.Step, r.Progress?.Loss, r.Progress?.TokensPerSecond,
             r.LastHeartbeat, r.Exit?.ExitCode, r.Exit?.Signal, r.Exit?.Describe())).ToList(),
         s.Transitions.Select(t => new TransitionView(t.From.Name(), t.To.Name(), t.At, t.Reason)).ToList(),
-        s.Spec.Settings);
+        s.Spec.Settings,
+        s.Restarts, s.Spec.MaxRestarts, s.StepsLost, s.RecoverySeconds, s.Spec.HangTimeout.TotalSeconds,
+        s.RestartLog.Select(r => new RestartView(r.FailedGeneration, r.At, r.Rank, r.Node, r.Reason, r.StepReached, r.ResumedFrom, r.StepsLost, r.RecoverySeconds)).ToList());
 }
+
+/// <summary>One restart log entry: the failed generation, where and why, and what the recovery cost.</summary>
+public sealed record RestartView(int Generation, DateTime At, int? Rank, string Node, string Reason, long StepReached, long? ResumedFrom,
+    long? StepsLost, double? RecoverySeconds);
 
 public sealed record RankView(int Rank, string Node, int Slot, int? Pid, long? Step, double? Loss, double? TokensPerSecond,
     DateTime? LastHeartbeat, int? ExitCode, int? Signal, string? Exit);

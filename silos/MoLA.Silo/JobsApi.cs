@@ -92,6 +92,11 @@ public static class JobsApi
         var ep = body.Ep ?? 1;
         if (dp < 1) throw new JobSpecException("dp", $"must be >= 1, got {dp}");
         if (ep < 1) throw new JobSpecException("ep", $"must be >= 1, got {ep}");
+        var maxRestarts = body.MaxRestarts ?? JobSpec.DefaultMaxRestarts;
+        if (maxRestarts is < 0 or > 1000) throw new JobSpecException("max-restarts", $"must be in [0, 1000], got {maxRestarts}");
+        var hangTimeout = body.HangTimeout ?? JobSpec.DefaultHangTimeout.TotalSeconds;
+        if (!double.IsFinite(hangTimeout) || hangTimeout < 1 || hangTimeout > 7 * 24 * 3600)
+            throw new JobSpecException("hang-timeout", $"must be a number of seconds in [1, 604800], got {hangTimeout.ToString(CultureInfo.InvariantCulture)}");
         var settings = body.Settings ?? [];
         if (settings.ContainsKey("out")) throw new JobSpecException("out", "is chosen by the cluster (the job's run directory under the run root); leave it out");
         if (settings.ContainsKey("resume")) throw new JobSpecException("resume", "is not a cluster job setting");
@@ -112,6 +117,8 @@ public static class JobsApi
             Priority = body.Priority ?? 0,
             RunDirectory = runDirectory,
             Device = device,
+            MaxRestarts = maxRestarts,
+            HangTimeout = TimeSpan.FromSeconds(hangTimeout),
         };
         return (spec, id);
     }

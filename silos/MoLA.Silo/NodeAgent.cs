@@ -92,8 +92,11 @@ public sealed class NodeAgent(
             return;
         }
         var wanted = desired.ToDictionary(a => a.Key);
-        foreach (var a in desired.Where(a => !_launched.Contains(a.Key)))
+        // A job's new generation waits until its older generation's processes on this node are gone (they may still be
+        // writing their run directory).
+        foreach (var a in desired.Where(a => !_launched.Contains(a.Key) && !OlderGenerationRuns(a)))
             Launch(a);
+        var now = DateTime.UtcNow;
         foreach (var (key, rank) in _ranks.ToList())
         {
             if (rank.HasExited)
@@ -101,7 +104,8 @@ public sealed class NodeAgent(
                 var exit = rank.Exit();
                 var a = rank.Assignment;
                 QueueLatestProgress(a);
-                if (!rank.StopRequested) Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportExited(a.Generation, a.Rank, exit));
+                // Stopped ranks report too: a job replacing a failed generation waits for every old rank's exit.
+                Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportExited(a.Generation, a.Rank, exit));
                 metrics.RankExited(exit.Succeeded);
                 log.LogInformation("Rank {Key} (pid {Pid}) {Exit}", key, rank.ProcessId, exit.Describe());
                 rank.Dispose();
@@ -111,6 +115,11 @@ public sealed class NodeAgent(
             else if (!wanted.ContainsKey(key))
             {
                 rank.Stop(StopGrace);
+            }
+            else if (now - rank.LastActivity is var silent && silent > rank.Assignment.Spec.HangTimeout && !rank.Hung)
+            {
+                log.LogWarning("Rank {Key} (pid {Pid}) printed no step for {Seconds:0} s: killing it as hung", key, rank.ProcessId, silent.TotalSeconds);
+                rank.KillHung(silent, rank.Assignment.Spec.HangTimeout);
             }
         }
         foreach (var (assignment, _) in _latestProgress.Values.ToList())
@@ -125,8 +134,14 @@ public sealed class NodeAgent(
             var threads = options.ThreadsPerSlot ?? Math.Max(1, Environment.ProcessorCount / Math.Max(1, options.CpuSlots));
             var rank = RankProcess.Start(a, program, threads, p =>
             {
-                _latestProgress[a.Key] = (a, p);
-                if (_stepping.TryAdd(a.Key, 0)) _wake.Release();
+                // The first step goes out at once and as is (a restarted generation's first step tells the job where it
+                // resumed); later ones are coalesced to the latest per period.
+                if (_stepping.TryAdd(a.Key, 0))
+                {
+                    Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportProgress(a.Generation, a.Rank, p));
+                    _wake.Release();
+                }
+                else _latestProgress[a.Key] = (a, p);
             });
             _ranks[a.Key] = rank;
             metrics.RanksRunning(_ranks.Count);
@@ -141,6 +156,9 @@ public sealed class NodeAgent(
             Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportExited(a.Generation, a.Rank, exit));
         }
     }
+
+    private bool OlderGenerationRuns(RankAssignment a) =>
+        _ranks.Values.Any(r => r.Assignment.JobId == a.JobId && r.Assignment.Generation < a.Generation);
 
     private void QueueLatestProgress(RankAssignment a)
     {

@@ -21,6 +21,13 @@ internal sealed class RankProcess : IDisposable
     public int ProcessId { get; }
     public bool StopRequested { get; private set; }
     private DateTime _stopRequestedAt;
+    /// <summary>Why the agent killed the process itself (hung), reported with its exit.</summary>
+    private string? _cause;
+    private long _lastActivityTicks = DateTime.UtcNow.Ticks;
+
+    /// <summary>The process start or its latest step line: a rank silent for longer than the hang timeout is hung.</summary>
+    public DateTime LastActivity => new(Interlocked.Read(ref _lastActivityTicks), DateTimeKind.Utc);
+    public bool Hung => _cause is not null;
 
     private RankProcess(RankAssignment assignment, Process process, StreamWriter log)
     {
@@ -97,7 +104,21 @@ internal sealed class RankProcess : IDisposable
         var code = _process.ExitCode;
         int? signal = code is > 128 and < 160 && code != 130 ? code - 128 : null;
         lock (_logLock) _log.WriteLine($"# {DateTime.UtcNow:O} exited with code {code}");
-        return new RankExit(code, signal, code == 0 ? null : _lastLine, DateTime.UtcNow);
+        // A stop the agent asked for is not a failure, unless the agent killed the rank because it hung.
+        return new RankExit(code, signal, code == 0 ? null : _lastLine, DateTime.UtcNow, Stopped: StopRequested && _cause is null, Cause: _cause);
+    }
+
+    /// <summary>
+    /// Kills a rank that printed no step for <paramref name="silentFor"/> (SIGKILL: a stopped or deadlocked process does
+    /// not act on SIGTERM); its exit then reports the hang as the cause.
+    /// </summary>
+    public void KillHung(TimeSpan silentFor, TimeSpan timeout)
+    {
+        if (_process.HasExited || _cause is not null) return;
+        _cause = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"hung: no step for {silentFor.TotalSeconds:0} s (hang-timeout {timeout.TotalSeconds:0} s)");
+        lock (_logLock) _log.WriteLine($"# {DateTime.UtcNow:O} {_cause}; killed by the node agent");
+        _process.Kill(entireProcessTree: true);
     }
 
     /// <summary>SIGTERM first (`mola train` checkpoints and exits), SIGKILL when it does not stop in time.</summary>
@@ -122,6 +143,7 @@ internal sealed class RankProcess : IDisposable
         if (line is null) return;
         if (line.StartsWith(ProgressPrefix, StringComparison.Ordinal) && ParseProgress(line[ProgressPrefix.Length..]) is { } p)
         {
+            Interlocked.Exchange(ref _lastActivityTicks, DateTime.UtcNow.Ticks);
             onProgress(p);
             return;
         }

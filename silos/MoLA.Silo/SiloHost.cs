@@ -60,7 +60,7 @@ public static class SiloHost
         builder.Services.AddSingleton<NodeAgent>();
         builder.Services.AddSingleton<SiloMetrics>();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter("Microsoft.Orleans", SiloMetrics.MeterName)
+            .AddMeter("Microsoft.Orleans", SiloMetrics.MeterName, ControlPlaneMetrics.MeterName)
             .AddPrometheusExporter());
         if (options.Agent) builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeAgent>());
         builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);

@@ -31,6 +31,7 @@ public sealed class ClusterFixture : IDisposable
                 o.SchedulerPeriod = TimeSpan.FromMilliseconds(200);
                 o.WatchdogPeriod = TimeSpan.FromMilliseconds(200);
                 o.NodeSilentAfter = TimeSpan.FromSeconds(3);
+                o.DrainTimeout = TimeSpan.FromSeconds(3);
             });
         }
     }

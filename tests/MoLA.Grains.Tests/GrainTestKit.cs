@@ -5,8 +5,9 @@ internal static class GrainTestKit
 {
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 
-    public static JobSpec Spec(string device, int dp = 1, int ep = 1, int priority = 0) => new()
+    public static JobSpec Spec(string device, int dp = 1, int ep = 1, int priority = 0, int maxRestarts = 3) => new()
     {
+        MaxRestarts = maxRestarts,
         Name = "test",
         Settings = new() { ["steps"] = "3" },
         DataParallel = dp,

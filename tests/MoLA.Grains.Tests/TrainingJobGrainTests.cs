@@ -43,13 +43,13 @@ public sealed class TrainingJobGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task ARankThatDies_FailsTheJobNamingRankNodeAndSignal_AndFreesTheSlots()
+    public async Task ARankThatDiesWithoutRestartBudget_FailsTheJobNamingRankNodeAndSignal_AndFreesTheSlots()
     {
         var kind = Kind();
         var nodeName = Unique("node");
         var node = await Node(Grains, nodeName, 2, kind);
         var job = Grains.GetGrain<ITrainingJobGrain>(Unique("job"));
-        await job.Submit(Spec(kind, dp: 2));
+        await job.Submit(Spec(kind, dp: 2, maxRestarts: 0));
         await WaitFor(job, s => s.State == JobState.Scheduled);
         await job.ReportStarted(1, 0, 1);
         await job.ReportStarted(1, 1, 2);
@@ -87,13 +87,13 @@ public sealed class TrainingJobGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task ANodeThatGoesSilent_FailsItsRunningJob()
+    public async Task ANodeThatGoesSilent_FailsItsRunningJob_WhenNoRestartIsLeft()
     {
         var kind = Kind();
         var nodeName = Unique("node");
         await Node(Grains, nodeName, 1, kind);
         var job = Grains.GetGrain<ITrainingJobGrain>(Unique("job"));
-        await job.Submit(Spec(kind));
+        await job.Submit(Spec(kind, maxRestarts: 0));
         await WaitFor(job, s => s.State == JobState.Scheduled);
         await job.ReportStarted(1, 0, 7);
         // No more heartbeats: the watchdog timer notices within NodeSilentAfter (3 s) plus a period.

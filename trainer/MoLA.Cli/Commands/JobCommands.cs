@@ -91,6 +91,12 @@ internal static class JobCommands
         foreach (var r in j.Ranks.OrderBy(r => r.Rank))
             output.WriteLine(string.Create(inv,
                 $"  rank {r.Rank}: {r.Node} slot {r.Slot}  pid {(r.Pid?.ToString(inv) ?? "-")}  step {(r.Step?.ToString(inv) ?? "-")}{(r.Loss is { } l ? $"  loss {l:F4}" : "")}{(r.Exit is null ? "" : "  " + r.Exit)}"));
+        if (j.RestartLog.Count == 0) return;
+        output.WriteLine(string.Create(inv,
+            $"  restarts {j.Restarts} of {j.MaxRestarts}  steps redone {j.StepsLost}{(j.RecoverySeconds is { } rs ? $"  last recovery {rs:F1} s" : "")}"));
+        foreach (var r in j.RestartLog)
+            output.WriteLine(string.Create(inv,
+                $"    {r.At:HH:mm:ss} generation {r.Generation} at step {r.StepReached}: {r.Reason}{(r.ResumedFrom is { } from ? $"  -> resumed from step {from}, {r.StepsLost} redone, {r.RecoverySeconds:F1} s" : "")}"));
     }
 
     private static Argument<string> JobArgument() => new("job") { Description = "Job id (from `mola submit` or `mola jobs`)" };

@@ -23,12 +23,23 @@ internal static class SubmitCommand
         var dp = new Option<int>("--dp") { Description = "Data-parallel ranks", DefaultValueFactory = _ => 1 };
         var ep = new Option<int>("--ep") { Description = "Expert-parallel ranks (world size = dp x ep)", DefaultValueFactory = _ => 1 };
         var priority = new Option<int>("--priority") { Description = "Higher runs first when devices are short", DefaultValueFactory = _ => 0 };
+        var maxRestarts = new Option<int>("--max-restarts")
+        {
+            Description = "Failed generations (a rank or node lost) replaced from the last checkpoint before the job fails",
+            DefaultValueFactory = _ => MoLA.Grains.JobSpec.DefaultMaxRestarts,
+        };
+        var hangTimeout = new Option<double>("--hang-timeout")
+        {
+            Description = "Seconds without a training step after which a rank is killed as hung (and replaced)",
+            DefaultValueFactory = _ => MoLA.Grains.JobSpec.DefaultHangTimeout.TotalSeconds,
+            HelpName = "SECONDS",
+        };
         var wait = new Option<bool>("--wait") { Description = "Follow the job until it ends; exit 0 only if it succeeded" };
         var json = CommonOptions.Json();
         var (coordinator, tokenFile) = ClientOptions();
         var command = new Command("submit", "Submit a training job to the cluster (same settings as `mola train`)")
         {
-            config, name, dp, ep, priority, wait, json, coordinator, tokenFile,
+            config, name, dp, ep, priority, maxRestarts, hangTimeout, wait, json, coordinator, tokenFile,
         };
         foreach (var o in options.Values) command.Options.Add(o);
         command.SetAction(parse =>
@@ -42,6 +53,8 @@ internal static class SubmitCommand
                 Dp = parse.GetValue(dp),
                 Ep = parse.GetValue(ep),
                 Priority = parse.GetValue(priority),
+                MaxRestarts = parse.GetValue(maxRestarts),
+                HangTimeout = parse.GetValue(hangTimeout),
             };
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;

@@ -1,0 +1,34 @@
+using System.Diagnostics.Metrics;
+
+namespace MoLA.Grains;
+
+/// <summary>
+/// The job grains' instruments (meter "MoLA.ControlPlane"): restarts, steps redone and recovery time. Static because
+/// grains are created by Orleans wherever they activate; the silo's OpenTelemetry exporter serves the meter.
+/// </summary>
+public static class ControlPlaneMetrics
+{
+    public const string MeterName = "MoLA.ControlPlane";
+    private static readonly Meter Meter = new(MeterName);
+
+    private static readonly Counter<long> Restarts =
+        Meter.CreateCounter<long>("mola.job.restarts", description: "Generations of a job replaced after a rank or node failure");
+    private static readonly Counter<long> StepsLost =
+        Meter.CreateCounter<long>("mola.job.steps_lost", description: "Completed training steps computed again after a failure");
+    private static readonly Histogram<double> Recovery = Meter.CreateHistogram(
+        "mola.job.recovery", unit: "s", description: "From a failure to the first step of the job's next generation",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300] });
+    private static readonly Counter<long> Failures =
+        Meter.CreateCounter<long>("mola.job.failures", description: "Rank or node failures seen by job grains, by what failed");
+
+    public static void Failure(string job, string what) =>
+        Failures.Add(1, new KeyValuePair<string, object?>("job", job), new KeyValuePair<string, object?>("kind", what));
+
+    public static void Restarted(string job) => Restarts.Add(1, new KeyValuePair<string, object?>("job", job));
+
+    public static void Recovered(string job, long stepsLost, double seconds)
+    {
+        StepsLost.Add(stepsLost, new KeyValuePair<string, object?>("job", job));
+        Recovery.Record(seconds, new KeyValuePair<string, object?>("job", job));
+    }
+}
