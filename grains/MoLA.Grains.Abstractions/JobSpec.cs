@@ -19,12 +19,15 @@ public sealed record JobSpec
     [Id(6)] public string Device { get; init; } = "cpu";
     /// <summary>How many times a failed generation is replaced by a new one before the job fails.</summary>
     [Id(7)] public int MaxRestarts { get; init; } = DefaultMaxRestarts;
-    /// <summary>A rank that prints no step for this long (from its start, or since its last step) is killed as hung.</summary>
+    /// <summary>
+    /// A rank that prints no step for this long since its last step is killed as hung (before its first step it gets at
+    /// least the agent's startup allowance, 10 minutes, to load its checkpoint).
+    /// </summary>
     [Id(8)] public TimeSpan HangTimeout { get; init; } = DefaultHangTimeout;
 
     public int WorldSize => DataParallel * ExpertParallel;
 
     public const int DefaultMaxRestarts = 3;
-    /// <summary>Long enough for a 70B checkpoint to load from a network volume before its first step.</summary>
+    /// <summary>Far above any step time we expect (a 70B step with gradient accumulation takes minutes at most).</summary>
     public static readonly TimeSpan DefaultHangTimeout = TimeSpan.FromMinutes(10);
 }

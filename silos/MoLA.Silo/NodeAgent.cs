@@ -97,7 +97,9 @@ public sealed class NodeAgent(
         foreach (var a in desired.Where(a => !_launched.Contains(a.Key) && !OlderGenerationRuns(a)))
             Launch(a);
         var now = DateTime.UtcNow;
-        foreach (var (key, rank) in _ranks.ToList())
+        // Causes before consequences: a rank killed as hung while stopped, then any rank killed as hung, is reported before
+        // the peers that waited on it (hung too) or that its death broke.
+        foreach (var (key, rank) in _ranks.OrderByDescending(r => r.Value.StoppedWhenKilled).ThenByDescending(r => r.Value.Hung).ToList())
         {
             if (rank.HasExited)
             {
@@ -116,10 +118,10 @@ public sealed class NodeAgent(
             {
                 rank.Stop(StopGrace);
             }
-            else if (now - rank.LastActivity is var silent && silent > rank.Assignment.Spec.HangTimeout && !rank.Hung)
+            else if (now - rank.LastActivity is var silent && silent > HangLimit(rank) && !rank.Hung)
             {
                 log.LogWarning("Rank {Key} (pid {Pid}) printed no step for {Seconds:0} s: killing it as hung", key, rank.ProcessId, silent.TotalSeconds);
-                rank.KillHung(silent, rank.Assignment.Spec.HangTimeout);
+                rank.KillHung(silent, HangLimit(rank));
             }
         }
         foreach (var (assignment, _) in _latestProgress.Values.ToList())
@@ -156,6 +158,16 @@ public sealed class NodeAgent(
             Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportExited(a.Generation, a.Rank, exit));
         }
     }
+
+    /// <summary>
+    /// The hang timeout counts from a rank's last step. Before its first step the rank loads its checkpoint and meets its
+    /// peers (the rendezvous has its own timeout), which may take minutes for a large model: it gets at least
+    /// <see cref="StartupAllowance"/>.
+    /// </summary>
+    private static TimeSpan HangLimit(RankProcess rank) =>
+        rank.Stepped ? rank.Assignment.Spec.HangTimeout : TimeSpan.FromTicks(Math.Max(rank.Assignment.Spec.HangTimeout.Ticks, StartupAllowance.Ticks));
+
+    private static readonly TimeSpan StartupAllowance = TimeSpan.FromMinutes(10);
 
     private bool OlderGenerationRuns(RankAssignment a) =>
         _ranks.Values.Any(r => r.Assignment.JobId == a.JobId && r.Assignment.Generation < a.Generation);

@@ -28,6 +28,25 @@ internal sealed class RankProcess : IDisposable
     /// <summary>The process start or its latest step line: a rank silent for longer than the hang timeout is hung.</summary>
     public DateTime LastActivity => new(Interlocked.Read(ref _lastActivityTicks), DateTimeKind.Utc);
     public bool Hung => _cause is not null;
+    /// <summary>Killed as hung while in the stopped state (SIGSTOP, a debugger): the likely cause of its peers' hang.</summary>
+    public bool StoppedWhenKilled { get; private set; }
+
+    /// <summary>The one-letter state in /proc/PID/stat (R, S, D, T, Z...), or '?' where it cannot be read.</summary>
+    private static char ProcessState(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var end = stat.LastIndexOf(')'); // the command name may hold spaces and parentheses
+            return end > 0 && end + 2 < stat.Length ? stat[end + 2] : '?';
+        }
+        catch (IOException) { return '?'; }
+        catch (UnauthorizedAccessException) { return '?'; }
+    }
+
+    /// <summary>Whether the rank has printed a step yet.</summary>
+    public bool Stepped => Volatile.Read(ref _stepped);
+    private bool _stepped;
 
     private RankProcess(RankAssignment assignment, Process process, StreamWriter log)
     {
@@ -115,8 +134,10 @@ internal sealed class RankProcess : IDisposable
     public void KillHung(TimeSpan silentFor, TimeSpan timeout)
     {
         if (_process.HasExited || _cause is not null) return;
+        // Its peers wait in a collective and look hung too; a process stopped by a signal (or a debugger) is the cause.
+        StoppedWhenKilled = ProcessState(_process.Id) == 'T';
         _cause = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"hung: no step for {silentFor.TotalSeconds:0} s (hang-timeout {timeout.TotalSeconds:0} s)");
+            $"hung: {(StoppedWhenKilled ? "stopped by a signal, " : "")}no step for {silentFor.TotalSeconds:0} s (hang-timeout {timeout.TotalSeconds:0} s)");
         lock (_logLock) _log.WriteLine($"# {DateTime.UtcNow:O} {_cause}; killed by the node agent");
         _process.Kill(entireProcessTree: true);
     }
@@ -144,6 +165,7 @@ internal sealed class RankProcess : IDisposable
         if (line.StartsWith(ProgressPrefix, StringComparison.Ordinal) && ParseProgress(line[ProgressPrefix.Length..]) is { } p)
         {
             Interlocked.Exchange(ref _lastActivityTicks, DateTime.UtcNow.Ticks);
+            Volatile.Write(ref _stepped, true);
             onProgress(p);
             return;
         }

@@ -7,41 +7,25 @@ using MoLA.Training.Runs;
 
 namespace MoLA.Cli.Tests;
 
-/// <summary>
-/// The embedded cluster as a user runs it: `mola cluster` as a real process (Orleans silo, SQLite grain state, node
-/// agent of 2 CPU slots) on free loopback ports and a temp state directory; the client commands find it through the
-/// endpoint file it writes (MOLA_CLUSTER_DIR), exactly as `./mola submit` finds `./mola cluster` in a checkout.
-/// </summary>
+/// <summary>The embedded cluster as a user runs it (<see cref="EmbeddedCluster"/>): jobs, API, metrics, restarts.</summary>
 public sealed class EmbeddedClusterTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("mola-cluster-").FullName;
-    private string StateDir => Path.Combine(_root, "state");
-    private readonly int _apiPort = LoopbackPorts.Free();
-    private SiloProcess? _silo;
+    private readonly EmbeddedCluster _cluster = new();
+    private string Root => _cluster.Root;
+    private string StateDir => _cluster.StateDir;
+    private int ApiPort => _cluster.ApiPort;
 
-    public void Dispose()
-    {
-        StopSilo();
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _cluster.Dispose();
 
     private static string Inv(int n) => n.ToString(CultureInfo.InvariantCulture);
 
-    private void StartSilo() => _silo = SiloProcess.Start(_apiPort,
-        "cluster", "--slots", "2", "--state-dir", StateDir, "--api-port", Inv(_apiPort), "--silo-port", Inv(LoopbackPorts.Free()),
-        "--gateway-port", Inv(LoopbackPorts.Free()), "--rendezvous-port-start", Inv(LoopbackPorts.Free()));
+    private void StartSilo() => _cluster.Start();
 
-    private void StopSilo()
-    {
-        _silo?.Dispose();
-        _silo = null;
-    }
+    private void StopSilo() => _cluster.Stop();
 
-    private string SiloOutput => _silo?.Output ?? "";
+    private string SiloOutput => _cluster.Output;
 
-    private Dictionary<string, string> ClientEnvironment => new() { ["MOLA_CLUSTER_DIR"] = StateDir };
-
-    private CliRun Mola(params string[] args) => Cli.ChildProcess(ClientEnvironment, args);
+    private CliRun Mola(params string[] args) => _cluster.Mola(args);
 
     /// <summary>
     /// submit --wait of a DP=2 job: both ranks run on the node, the job succeeds and its adapter is bitwise the adapter of
@@ -52,8 +36,6 @@ public sealed class EmbeddedClusterTests : IDisposable
     public async Task SubmitWaitRunsTheJobLikeLaunchAndTheJobSurvivesARestart()
     {
         StartSilo();
-        // `mola cluster` writes its endpoint file once it listens; the client commands below read it.
-        for (var i = 0; i < 50 && !File.Exists(Path.Combine(StateDir, "endpoint.json")); i++) Thread.Sleep(100);
         var submit = Mola(["submit", .. ClusterJobs.TinyJob(), "--dp", "2", "--name", "tiny-dp2", "--wait", "--json"]);
         Assert.True(submit.ExitCode == 0, submit + "\n--- silo ---\n" + SiloOutput);
         var job = JsonDocument.Parse(submit.Stdout).RootElement;
@@ -68,7 +50,7 @@ public sealed class EmbeddedClusterTests : IDisposable
         var jobId = job.GetProperty("job_id").GetString()!;
         var runDir = job.GetProperty("run_directory").GetString()!;
 
-        var launchDir = Path.Combine(_root, "launch");
+        var launchDir = Path.Combine(Root, "launch");
         var launch = Cli.ChildProcess(new Dictionary<string, string>(),
             ["launch", "--nproc", "2", "--master-port", Inv(LoopbackPorts.Free()), "--", "train", "--out", launchDir, .. ClusterJobs.TinyJob()]);
         Assert.True(launch.ExitCode == 0, launch.ToString());
@@ -81,7 +63,7 @@ public sealed class EmbeddedClusterTests : IDisposable
             for (var i = 0; i < 20 && Sample(metrics, "mola_agent_rank_exits_total", "result=\"succeeded\"") != 2; i++)
             {
                 await Task.Delay(i == 0 ? 0 : 500); // the exporter caches its answer for 300 ms
-                metrics = await http.GetStringAsync($"http://127.0.0.1:{_apiPort}/metrics");
+                metrics = await http.GetStringAsync($"http://127.0.0.1:{ApiPort}/metrics");
             }
             Assert.Equal(1, Sample(metrics, "mola_cluster_jobs_submitted_total"));
             Assert.Equal(2, Sample(metrics, "mola_agent_ranks_started_total"));
@@ -136,31 +118,22 @@ public sealed class EmbeddedClusterTests : IDisposable
         Assert.Contains("resumed from", File.ReadAllText(Path.Combine(Path.GetDirectoryName(runDir)!, "logs", "rank-0.log")), StringComparison.Ordinal);
     }
 
-    /// <summary>GET /api/jobs/{id} (not `mola status`: a dotnet process per poll would take the ranks' cores).</summary>
-    private JsonElement Status(string jobId)
-    {
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{_apiPort}/api/jobs/{jobId}");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(StateDir, "token")).Trim());
-        using var response = http.Send(request);
-        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {SiloOutput}");
-        return JsonDocument.Parse(response.Content.ReadAsStream()).RootElement.Clone();
-    }
+    private JsonElement Status(string jobId) => _cluster.Status(jobId);
 
     /// <summary>Refused at submit, naming the setting, exit 2; the cluster keeps no trace (no job listed, no run directory).</summary>
     [Fact]
     public void InvalidJobsAreRefusedAtSubmitAndNothingIsScheduled()
     {
         StartSilo();
-        var negativeSteps = Path.Combine(_root, "job.yaml");
+        var negativeSteps = Path.Combine(Root, "job.yaml");
         File.WriteAllText(negativeSteps, $"base-model: {TinyCheckpoint.Path}\nsteps: -3\n");
         (string[] Args, string Field)[] cases =
         [
             (ClusterJobs.TinyJob("--shape", "24x8"), "shape"),
             (ClusterJobs.TinyJob("--strategy", "explicit", "--experts", "2,x,4"), "experts"),
             ([negativeSteps], "steps"),
-            (["--base-model", Path.Combine(_root, "no-such-model"), "--steps", "2"], "base-model"),
-            (ClusterJobs.TinyJob("--data", Path.Combine(_root, "missing.jsonl")), "data"),
+            (["--base-model", Path.Combine(Root, "no-such-model"), "--steps", "2"], "base-model"),
+            (ClusterJobs.TinyJob("--data", Path.Combine(Root, "missing.jsonl")), "data"),
             ([.. ClusterJobs.TinyJob(), "--dp", "4"], "dp"),
         ];
         foreach (var (args, field) in cases)
@@ -180,15 +153,15 @@ public sealed class EmbeddedClusterTests : IDisposable
     public async Task RequestsWithoutTheTokenGet401()
     {
         StartSilo();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_apiPort}/") };
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ApiPort}/") };
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/jobs")).StatusCode);
         using var post = new HttpRequestMessage(HttpMethod.Post, "api/jobs") { Content = new StringContent("{\"settings\":{}}", System.Text.Encoding.UTF8, "application/json") };
         post.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not-the-token");
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(post)).StatusCode);
 
-        var wrong = Path.Combine(_root, "wrong-token");
+        var wrong = Path.Combine(Root, "wrong-token");
         File.WriteAllText(wrong, "not-the-token\n");
-        var run = Mola("jobs", "--coordinator", $"http://127.0.0.1:{_apiPort}", "--token-file", wrong);
+        var run = Mola("jobs", "--coordinator", $"http://127.0.0.1:{ApiPort}", "--token-file", wrong);
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("401", run.Stderr, StringComparison.Ordinal);
 
@@ -202,12 +175,5 @@ public sealed class EmbeddedClusterTests : IDisposable
         Assert.Empty(JsonDocument.Parse(jobs.Stdout).RootElement.EnumerateArray());
     }
 
-    /// <summary>The value of the one series of <paramref name="name"/> whose labels contain <paramref name="label"/> (NaN when absent).</summary>
-    private static double Sample(string exposition, string name, string label = "")
-    {
-        foreach (var line in exposition.Split('\n'))
-            if (line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains(label, StringComparison.Ordinal))
-                return double.Parse(line[(line.LastIndexOf('}') + 2)..].Split(' ')[0], CultureInfo.InvariantCulture);
-        return double.NaN;
-    }
+    private static double Sample(string exposition, string name, string label = "") => EmbeddedCluster.Sample(exposition, name, label);
 }

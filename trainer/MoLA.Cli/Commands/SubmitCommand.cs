@@ -30,7 +30,7 @@ internal static class SubmitCommand
         };
         var hangTimeout = new Option<double>("--hang-timeout")
         {
-            Description = "Seconds without a training step after which a rank is killed as hung (and replaced)",
+            Description = "Seconds without a training step after which a rank is killed as hung and replaced (before its first step: at least 10 minutes)",
             DefaultValueFactory = _ => MoLA.Grains.JobSpec.DefaultHangTimeout.TotalSeconds,
             HelpName = "SECONDS",
         };
