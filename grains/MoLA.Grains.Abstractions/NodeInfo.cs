@@ -28,6 +28,8 @@ public sealed record NodeInfo
     [Id(3)] public List<string> Assigned { get; init; } = [];
     /// <summary>The rank processes the agent said are running, with their process ids.</summary>
     [Id(4)] public Dictionary<string, int> Running { get; init; } = [];
+    /// <summary>The later of the last heartbeat and the node grain's activation: silence is counted from here.</summary>
+    [Id(5)] public DateTime HeardOrActivatedAt { get; init; }
 
     public string Name => Registration.Name;
 }

@@ -3,8 +3,12 @@ namespace MoLA.Grains;
 /// <summary>Timings of the control plane (options pattern; the silo binds them from its configuration).</summary>
 public sealed class ControlPlaneOptions
 {
-    /// <summary>A node whose agent has not called for this long is treated as gone.</summary>
-    public TimeSpan NodeSilentAfter { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// A node whose agent has not called for this long is treated as gone and its jobs' ranks are replaced. Agents call
+    /// every 200 ms, so 8 s is 40 missed calls (a long GC pause or a starved CPU does not reach it), and a dead node is
+    /// acted on within 10 s.
+    /// </summary>
+    public TimeSpan NodeSilentAfter { get; set; } = TimeSpan.FromSeconds(8);
     /// <summary>How often an active job checks its nodes (grain timer).</summary>
     public TimeSpan WatchdogPeriod { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>How often the scheduler retries queued jobs (nodes come and go between submissions).</summary>

@@ -19,6 +19,12 @@ public sealed class NodeGrain(
     ILogger<NodeGrain> log) : Grain, INodeGrain
 {
     private DateTime _lastHeartbeat = DateTime.MinValue;
+    /// <summary>
+    /// When this activation began. A node grain re-activated on another silo (its silo died) has heard nothing yet: its
+    /// agent gets a full silence window from here before the node counts as gone, or every node whose grain lived on the
+    /// dead silo would look dead too.
+    /// </summary>
+    private readonly DateTime _activatedAt = DateTime.UtcNow;
     private Dictionary<string, int> _running = [];
 
     public async Task Register(NodeRegistration registration)
@@ -55,6 +61,7 @@ public sealed class NodeGrain(
         {
             Registration = r,
             LastHeartbeat = _lastHeartbeat,
+            HeardOrActivatedAt = _lastHeartbeat > _activatedAt ? _lastHeartbeat : _activatedAt,
             Alive = _lastHeartbeat != DateTime.MinValue,
             Assigned = state.State.Assigned.Select(a => a.Key).ToList(),
             Running = new Dictionary<string, int>(_running),

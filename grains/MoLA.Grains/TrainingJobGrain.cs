@@ -227,8 +227,12 @@ public sealed class TrainingJobGrain(
             var failedAt = s.RestartLog[^1].At;
             var timedOut = DateTime.UtcNow - failedAt > _options.DrainTimeout;
             var live = new List<RankStatus>();
-            foreach (var r in s.Ranks.Where(r => r.Exit is null))
-                if (!await NodeSilent(r.Node)) live.Add(r);
+            var silent = new List<string>();
+            foreach (var node in s.Ranks.Where(r => r.Exit is null).Select(r => r.Node).Distinct())
+            {
+                if (await NodeSilent(node)) silent.Add(node);
+                else live.AddRange(s.Ranks.Where(r => r.Exit is null && r.Node == node));
+            }
             if (live.Count > 0 && !timedOut)
             {
                 await state.WriteStateAsync();
@@ -237,7 +241,13 @@ public sealed class TrainingJobGrain(
             if (live.Count > 0)
                 log.LogWarning("Job {JobId}: ranks {Ranks} of generation {Generation} did not report their exit within {Timeout} s; starting the next generation",
                     JobId, string.Join(",", live.Select(r => r.Rank)), s.Generation, _options.DrainTimeout.TotalSeconds);
-            state.State.Status = s with { Drained = true };
+            // A node that died takes its agent with it: the failure first reported is often a peer's broken collective,
+            // so the log names the silent node too.
+            var record = s.RestartLog[^1];
+            var lostNodes = silent.Where(n => !record.Reason.Contains($"node {n} went silent", StringComparison.Ordinal)).ToList();
+            if (lostNodes.Count > 0)
+                record = record with { Reason = $"{record.Reason}; node{(lostNodes.Count > 1 ? "s" : "")} {string.Join(", ", lostNodes)} went silent" };
+            state.State.Status = s with { Drained = true, RestartLog = [.. s.RestartLog.SkipLast(1), record] };
             await state.WriteStateAsync();
         }
         await GrainFactory.GetGrain<ISchedulerGrain>(0).Enqueue(JobId, Status.Generation + 1, Status.Spec, Status.SubmittedAt);
@@ -246,7 +256,7 @@ public sealed class TrainingJobGrain(
     private async Task<bool> NodeSilent(string node)
     {
         var info = await GrainFactory.GetGrain<INodeGrain>(node).GetInfo();
-        return info is null || DateTime.UtcNow - info.LastHeartbeat > _options.NodeSilentAfter;
+        return info is null || DateTime.UtcNow - info.HeardOrActivatedAt > _options.NodeSilentAfter;
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)

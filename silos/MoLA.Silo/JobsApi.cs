@@ -74,12 +74,12 @@ public static class JobsApi
             return File.Exists(file) ? Results.Text(await ReadShared(file), "text/plain") : Results.Text("", "text/plain");
         });
 
-        api.MapGet("/nodes", async (IGrainFactory grains) =>
+        api.MapGet("/nodes", async (IGrainFactory grains, Microsoft.Extensions.Options.IOptions<ControlPlaneOptions> controlPlane) =>
         {
             var views = new List<NodeView>();
             foreach (var name in await grains.GetGrain<ISchedulerGrain>(0).Nodes())
                 if (await grains.GetGrain<INodeGrain>(name).GetInfo() is { } n)
-                    views.Add(new NodeView(n.Name, n.Registration.Address, n.Alive && DateTime.UtcNow - n.LastHeartbeat < TimeSpan.FromSeconds(15),
+                    views.Add(new NodeView(n.Name, n.Registration.Address, n.Alive && DateTime.UtcNow - n.LastHeartbeat < controlPlane.Value.NodeSilentAfter,
                         n.LastHeartbeat, n.Registration.Devices.Select(d => $"{d.Kind}:{d.Index}").ToList(), n.Assigned, n.Running));
             return Results.Json(views, SiloJson.Options);
         });

@@ -103,8 +103,10 @@ internal sealed class RankProcess : IDisposable
         env["MOLA_PROGRESS"] = "1";
         if (a.Spec.Device == "cuda") env["CUDA_VISIBLE_DEVICES"] = Str(a.Slot);
         var process = new Process { StartInfo = psi };
+        env["MOLA_EXIT_WITH_AGENT"] = "1";
         process.Start();
-        process.StandardInput.Close();
+        // Our end of the rank's stdin stays open for the rank's life: when this process dies (kill -9 included) the
+        // kernel closes it and the rank, reading end of file, stops too.
         var rank = new RankProcess(a, process, log);
         log.WriteLine($"# {DateTime.UtcNow:O} rank {a.Rank} of {a.JobId} generation {a.Generation} started as pid {process.Id}");
         process.OutputDataReceived += (_, e) => rank.OnLine(e.Data, onProgress);

@@ -71,6 +71,14 @@ public static class SiloHost
                 c.ClusterId = options.ClusterId;
                 c.ServiceId = options.ServiceId;
             });
+            // A training cluster wants a dead silo declared within 10 s (Orleans' defaults take 10-18 s): probes time out
+            // after 2 s and 3 missed probes make a suspicion, so the grains it hosted re-activate elsewhere about 6-8 s
+            // after it died. Silos of a training cluster sit on one fast network; 2 s is far above a probe's round trip.
+            silo.Configure<ClusterMembershipOptions>(m =>
+            {
+                m.ProbeTimeout = TimeSpan.FromSeconds(2);
+                m.NumMissedProbesLimit = 3;
+            });
             if (options.Provider == "postgres")
             {
                 var connection = options.ConnectionString!;

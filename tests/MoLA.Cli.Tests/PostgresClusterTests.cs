@@ -11,9 +11,9 @@ public sealed class PostgresClusterTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("mola-pg-cluster-").FullName;
     private readonly PostgresServer _postgres = PostgresServer.Start();
-    private readonly TwoSiloCluster _cluster;
+    private readonly SiloCluster _cluster;
 
-    public PostgresClusterTests() => _cluster = new TwoSiloCluster(_root, "postgres", _postgres.ConnectionString);
+    public PostgresClusterTests() => _cluster = new SiloCluster(_root, "postgres", _postgres.ConnectionString);
 
     public void Dispose()
     {

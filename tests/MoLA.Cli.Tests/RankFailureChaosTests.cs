@@ -26,7 +26,7 @@ public sealed class RankFailureChaosTests : IDisposable
         [.. ClusterJobs.TinyJobOf(Steps, "--checkpoint-every", CheckpointEvery.ToString(CultureInfo.InvariantCulture)), "--dp", "2", .. more];
 
     [Fact]
-    public void ARankKilledMidJob_IsReplaced_AndTheJobEndsWithTheUninterruptedAdapter()
+    public async Task ARankKilledMidJob_IsReplaced_AndTheJobEndsWithTheUninterruptedAdapter()
     {
         _cluster.Start();
         var id = _cluster.Submit(Job("--name", "chaos-kill"));
@@ -42,6 +42,15 @@ public sealed class RankFailureChaosTests : IDisposable
         Assert.Contains("was killed by signal 9 (SIGKILL)", entry.GetProperty("reason").GetString());
         AssertRecoveryAccounted(job, entry);
         AssertEveryStepLoggedOnceAndAdapterUninterrupted(job);
+
+        // /metrics shows the restart, the failure's kind, the steps redone and the recovery time.
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync($"http://127.0.0.1:{_cluster.ApiPort}/metrics");
+        var label = $"job=\"{id}\"";
+        Assert.Equal(1, EmbeddedCluster.Sample(metrics, "mola_job_restarts_total", label));
+        Assert.Equal(1, EmbeddedCluster.Sample(metrics, "mola_job_failures_total", "kind=\"rank\""));
+        Assert.Equal(entry.GetProperty("steps_lost").GetInt64(), EmbeddedCluster.Sample(metrics, "mola_job_steps_lost_total", label));
+        Assert.Equal(1, EmbeddedCluster.Sample(metrics, "mola_job_recovery_seconds_count", label));
     }
 
     /// <summary>SIGSTOP: the process lives but never steps again. The agent kills it at the hang timeout.</summary>

@@ -7,9 +7,9 @@ public sealed class RedisClusterTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("mola-redis-cluster-").FullName;
     private readonly RedisServer _redis = RedisServer.Start();
-    private readonly TwoSiloCluster _cluster;
+    private readonly SiloCluster _cluster;
 
-    public RedisClusterTests() => _cluster = new TwoSiloCluster(_root, "redis", _redis.ConnectionString);
+    public RedisClusterTests() => _cluster = new SiloCluster(_root, "redis", _redis.ConnectionString);
 
     public void Dispose()
     {

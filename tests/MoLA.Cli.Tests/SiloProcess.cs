@@ -69,6 +69,13 @@ internal sealed class SiloProcess : IDisposable
         Assert.Fail($"the silo was not ready within 60 s:\n{Output}");
     }
 
+    /// <summary>SIGKILL to the silo and its children together, as when the machine dies.</summary>
+    public void KillTree()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
     public void Dispose()
     {
         if (!_process.HasExited)

@@ -47,6 +47,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         var s = settings;
         var started = DateTime.UtcNow;
         torch.set_num_threads(s.Threads);
+        AgentProgress.ExitWithAgent(log);
         var device = s.Device == "cuda" ? RequireCuda() : Device.CPU;
 
         // Under `mola launch` (or RANK/WORLD_SIZE/MASTER_* from Kubernetes) this process is one rank of a dp x ep job:

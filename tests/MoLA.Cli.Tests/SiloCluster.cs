@@ -7,17 +7,20 @@ using MoLA.Training.Runs;
 namespace MoLA.Cli.Tests;
 
 /// <summary>
-/// Two `mola silo` processes on loopback sharing one database (provider postgres or redis), each with a node agent of
-/// one CPU slot; they share a run root as nodes share a volume, and the API token file. Jobs go to silo a's REST API.
+/// `mola silo` processes on loopback (node-a, node-b, ...) sharing one database (provider postgres or redis), each with a
+/// node agent of one CPU slot; they share a run root as nodes share a volume, and the API token file. Jobs go to silo
+/// a's REST API.
 /// </summary>
-internal sealed class TwoSiloCluster : IDisposable
+internal sealed class SiloCluster : IDisposable
 {
     private readonly string _root;
     private readonly string _provider;
     private readonly string _connection;
     private readonly List<SiloProcess> _silos = [];
 
-    public TwoSiloCluster(string root, string provider, string connection)
+    public string Root => _root;
+
+    public SiloCluster(string root, string provider, string connection)
     {
         _root = root;
         _provider = provider;
@@ -36,20 +39,27 @@ internal sealed class TwoSiloCluster : IDisposable
         "--state-dir", Path.Combine(_root, node), "--run-root", Path.Combine(_root, "runs"), "--token-file", TokenFile,
     ];
 
-    /// <summary>Starts node-a, then node-b (the first creates the token file), and waits until both agents are alive.</summary>
-    public SiloProcess Start()
+    /// <summary>Starts node-a, node-b, ... in order (the first creates the token file) and waits until every agent is alive.</summary>
+    public SiloProcess Start(int nodes = 2)
     {
-        foreach (var node in new[] { "node-a", "node-b" })
+        for (var i = 0; i < nodes; i++)
         {
             var port = LoopbackPorts.Free();
-            _silos.Add(SiloProcess.Start(port, SiloArgs(node, port)));
+            _silos.Add(SiloProcess.Start(port, SiloArgs(NodeName(i), port)));
         }
         var a = _silos[0];
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline && AliveNodes(a) < 2) Thread.Sleep(200);
-        Assert.True(AliveNodes(a) == 2, a.Output);
+        while (DateTime.UtcNow < deadline && AliveNodes(a) < nodes) Thread.Sleep(200);
+        Assert.True(AliveNodes(a) == nodes, a.Output);
         return a;
     }
+
+    public static string NodeName(int i) => $"node-{(char)('a' + i)}";
+
+    /// <summary>The node's machine dies: SIGKILL to its silo and every process it started (agent, ranks) at once.</summary>
+    public void KillNode(string node) => _silos[node[^1] - 'a'].KillTree();
+
+    public string Output(string node) => _silos[node[^1] - 'a'].Output;
 
     /// <summary>Submits dp x ep with --wait through silo <paramref name="a"/>; asserts one rank per node and an adapter bitwise `mola launch`'s.</summary>
     public void RunOneRankPerNodeLikeLaunch(SiloProcess a, int dp, int ep)
