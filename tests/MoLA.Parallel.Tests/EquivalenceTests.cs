@@ -126,15 +126,16 @@ public sealed class EquivalenceTests : IDisposable
     }
 
     [Fact]
-    public void CollectiveTimeBytesAndExpertTokensReachTheMetrics()
+    public async Task CollectiveTimeBytesAndExpertTokensReachTheMetrics()
     {
         var meter = "MoLA.Parallel.Tests." + Guid.NewGuid().ToString("N");
         using var metrics = new MoLA.Telemetry.TrainingMetrics(meter);
-        using var endpoint = MoLA.Telemetry.MetricsEndpoint.Start(0, meter);
+        using var endpoint = MoLA.Telemetry.MetricsServer.Start(0, meter);
         using var store = TcpStore.CreateServer(0, TimeSpan.FromSeconds(10));
         using var groups = ParallelGroups.Create(store, 0, new ParallelTopology(1, 1, 1), TimeSpan.FromSeconds(10));
         var run = TinyTrainingRun.Run(new TinyRunOptions { DType = DType.Float64, Steps = 2, GlobalBatch = 2 }, groups, null, forceDispatcher: true, metrics: metrics);
-        var text = endpoint.Scrape();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var text = await http.GetStringAsync(endpoint.Url);
         Assert.Contains("mola_collective_seconds_total{op=\"all_to_all\"}", text);
         Assert.Contains("mola_collective_bytes_total{op=\"all_reduce\"}", text);
         Assert.Contains("expert=\"5\",layer=\"1\",module=\"down_proj\"", text);
