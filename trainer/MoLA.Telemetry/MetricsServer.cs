@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace MoLA.Telemetry;
 
@@ -46,7 +47,9 @@ public sealed class MetricsServer : IDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "mola-metrics", Args = [] });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("mola-train")) // target_info's service_name
+            .WithMetrics(m => m
             .AddMeter(meterNames)
             // No response cache: a scrape right after a step shows that step (Prometheus scrapes at its own pace).
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
