@@ -29,6 +29,9 @@ internal sealed class SiloCluster : IDisposable
 
     public string TokenFile => Path.Combine(_root, "token");
 
+    /// <summary>The silos started so far (node-a first).</summary>
+    public IReadOnlyList<SiloProcess> Silos => _silos;
+
     private static string Inv(int n) => n.ToString(CultureInfo.InvariantCulture);
 
     public string[] SiloArgs(string node, int apiPort) =>

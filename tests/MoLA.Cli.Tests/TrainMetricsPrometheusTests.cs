@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using MoLA.TestSupport;
 
 namespace MoLA.Cli.Tests;
@@ -53,5 +55,27 @@ public sealed class TrainMetricsPrometheusTests : IDisposable
         var log = await stderr;
         Assert.True(train.ExitCode == 130, $"exit {train.ExitCode}: {log}");
         Assert.Contains($"metrics: http://127.0.0.1:{port}/metrics", log);
+    }
+
+    [Fact]
+    public void ABusyMetricsPortIsAUsageErrorNamingTheFlagBeforeTheRunDirectoryIsWritten()
+    {
+        var blocker = new TcpListener(IPAddress.Loopback, 0);
+        blocker.Start();
+        try
+        {
+            var port = ((IPEndPoint)blocker.LocalEndpoint).Port;
+            var run = Path.Combine(_root, "busy");
+            var result = Cli.InProcess("train", "--base-model", TinyCheckpoint.Path, "--out", run, "--embedded-train-per-task", "8",
+                "--batch-size", "4", "--cutoff-len", "256", "--prompt-template", "alpaca-short", "--steps", "2", "--eval-data", "none",
+                "--threads", "1", "--peak-gflops", "100", "--metrics-port", port.ToString(CultureInfo.InvariantCulture));
+            Assert.True(result.ExitCode == 2, result.ToString());
+            Assert.Contains($"--metrics-port: port {port} on 127.0.0.1 is already in use", result.Stderr);
+            Assert.False(File.Exists(Path.Combine(run, "run.json")), "the run directory was written before the port was checked");
+        }
+        finally
+        {
+            blocker.Stop();
+        }
     }
 }

@@ -126,18 +126,21 @@ public sealed class EquivalenceTests : IDisposable
     }
 
     [Fact]
-    public void CollectiveTimeBytesAndExpertTokensReachTheMetrics()
+    public async Task CollectiveTimeBytesAndExpertTokensReachTheMetrics()
     {
         var meter = "MoLA.Parallel.Tests." + Guid.NewGuid().ToString("N");
         using var metrics = new MoLA.Telemetry.TrainingMetrics(meter);
-        using var endpoint = MoLA.Telemetry.MetricsEndpoint.Start(0, meter);
+        using var endpoint = MoLA.Telemetry.MetricsServer.Start(0, meter);
         using var store = TcpStore.CreateServer(0, TimeSpan.FromSeconds(10));
         using var groups = ParallelGroups.Create(store, 0, new ParallelTopology(1, 1, 1), TimeSpan.FromSeconds(10));
         var run = TinyTrainingRun.Run(new TinyRunOptions { DType = DType.Float64, Steps = 2, GlobalBatch = 2 }, groups, null, forceDispatcher: true, metrics: metrics);
-        var text = endpoint.Scrape();
-        Assert.Contains("mola_collective_seconds_total{op=\"all_to_all\"}", text);
-        Assert.Contains("mola_collective_bytes_total{op=\"all_reduce\"}", text);
-        Assert.Contains("expert=\"5\",layer=\"1\",module=\"down_proj\"", text);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var text = await http.GetStringAsync(endpoint.Url);
+        var lines = text.Split('\n');
+        bool Has(string family, params string[] labels) => lines.Any(l => l.StartsWith(family + "{", StringComparison.Ordinal) && labels.All(x => l.Contains(x, StringComparison.Ordinal)));
+        Assert.True(Has("mola_collective_seconds_total", "op=\"all_to_all\""), text);
+        Assert.True(Has("mola_collective_bytes_total", "op=\"all_reduce\""), text);
+        Assert.True(Has("mola_expert_tokens_total", "expert=\"5\"", "layer=\"1\"", "module=\"down_proj\""), text);
         // Step time splits into communication and the rest.
         Assert.All(run.CommSeconds.Zip(run.StepSeconds), x => Assert.True(x.First > 0 && x.First < x.Second));
         var bytes = groups.Stats.ByOperation;

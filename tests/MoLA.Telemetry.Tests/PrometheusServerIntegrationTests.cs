@@ -12,7 +12,7 @@ public sealed class PrometheusServerIntegrationTests
     {
         string meterName = "MoLA.Training.Prom." + Guid.NewGuid().ToString("N");
         using var metrics = new TrainingMetrics(meterName);
-        using var endpoint = MetricsEndpoint.Start(0, meterName);
+        using var endpoint = MetricsServer.Start(0, meterName);
         metrics.RecordStep(tokens: 1000, seconds: 0.5, loss: 3.0, learningRate: 1e-3, mfu: 0.3);
         metrics.RecordStep(tokens: 2345, seconds: 0.4, loss: 2.9, learningRate: 1e-3, mfu: 0.31);
         metrics.RecordExpertTokens(layer: 2, module: "attn", counts: [5, 15, 40]);

@@ -73,6 +73,12 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         // exists, else start over. Every rank decides alike: a fresh run cannot have written a checkpoint before all
         // of its ranks joined the rendezvous.
         var resume = s.Resume || (s.ResumeAuto && TrainerCheckpoint.List(run.Path).Count > 0);
+        // The metrics server starts before anything is written, so a busy port fails the run cleanly.
+        var runName = s.Name ?? Path.GetFileName(run.Path.TrimEnd(Path.DirectorySeparatorChar));
+        using var metrics = new TrainingMetrics(TrainingMetrics.MeterName, runName, rank);
+        using var endpoint = StartMetricsServer(s, metrics, rendezvous is null ? 0 : LocalRank(rank));
+        if (endpoint is not null) log.WriteLine($"metrics: {endpoint.Url}");
+        if (device.Type == DeviceType.CUDA) GpuMemory.TryObserve(metrics.Meter, metrics.Labels);
         if (writer && run.IsRun && !resume && !s.ResumeAuto)
             throw new SettingException($"out: {run.Path} already holds a run (run.json); pass --resume to continue it, or choose another directory");
         if (s.Resume && !run.IsRun) throw new SettingException($"resume: {run.Path} holds no run to resume");
@@ -127,7 +133,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             LlamaCheckpoint.Load(baseDir, loadOptions), adapterConfig);
         // Counted from the modules' shapes: under ep > 1 a rank's own tensors hold only its experts.
         var trainable = trainer.Modules.Sum(m => m.Linear.RouterWeight.NumEl + (long)m.Linear.NumExperts * m.Linear.Rank * (m.Linear.InFeatures + m.Linear.OutFeatures));
-        var name = s.Name ?? Path.GetFileName(run.Path.TrimEnd(Path.DirectorySeparatorChar));
+        var name = runName;
         var allocationSummary = Summary(s, allocation);
 
         var previousLoad = new long[trainer.Modules.Count][];
@@ -151,12 +157,8 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
 
         var peak = s.PeakGflops ?? MeasurePeakGflops();
         var flopsPerToken = TrainingFlops.PerToken(model, trainer.Modules.Select(m => m.Linear), s.CutoffLength);
-        using var metrics = new TrainingMetrics();
         if (engine is not null) engine.Metrics = metrics;
-        // Ranks on one machine cannot share a port: local rank i serves PORT + i (port 0: each picks a free one).
-        var localRank = rendezvous is null ? 0 : int.TryParse(Environment.GetEnvironmentVariable(RendezvousInfo.LocalRankVar), out var lr) ? lr : rank;
-        using var endpoint = s.MetricsPort is { } port ? MetricsEndpoint.Start(port == 0 ? 0 : port + localRank, metrics.Meter.Name) : null;
-        if (endpoint is not null) log.WriteLine($"metrics: {endpoint.Url}");
+        metrics.RecordProgress(trainer.Step, totalSteps);
         var progress = new ProgressDisplay(log, interactive, totalSteps, s.LogEvery);
         double lastLoss = double.NaN, tokens = 0, seconds = 0;
         double? lastMfu = null;
@@ -170,6 +172,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             if (s.ContrastiveLossCoefficient != 0) metrics.RecordAux("contrastive", r.ContrastiveLoss);
             if (s.ZLossCoefficient != 0) metrics.RecordAux("z", r.ZLoss);
             metrics.RecordExpertTokens(trainer, r);
+            metrics.RecordProgress(r.Step, totalSteps);
             progress.Step(r.Step, r.Loss, tps, r.LearningRate);
             AgentProgress.Step(r.Step, totalSteps, r.Loss, tps);
             lastLoss = r.Loss;
@@ -312,6 +315,26 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
         }
     }
+
+    // Ranks on one machine cannot share a port: local rank i serves PORT + i (port 0: each picks a free one).
+    private static MetricsServer? StartMetricsServer(TrainSettings s, TrainingMetrics metrics, int localRank)
+    {
+        if (s.MetricsPort is not { } port) return null;
+        var actual = port == 0 ? 0 : port + localRank;
+        if (actual > ushort.MaxValue)
+            throw s.Invalid("metrics-port", $"{port} + local rank {localRank} is past the last port {ushort.MaxValue}");
+        try
+        {
+            return MetricsServer.Start(actual, metrics.Meter.Name);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw s.Invalid("metrics-port", localRank == 0 ? e.Message : $"{e.Message} (local rank {localRank} serves {port} + {localRank})");
+        }
+    }
+
+    private static int LocalRank(int rank) =>
+        int.TryParse(Environment.GetEnvironmentVariable(RendezvousInfo.LocalRankVar), NumberStyles.None, CultureInfo.InvariantCulture, out var local) ? local : rank;
 
     private static double MeasurePeakGflops()
     {
