@@ -41,8 +41,11 @@ internal static class SiloSettings
         // clustering cannot span pods, so the combination would run a cluster of one per pod.
         if (kubernetes && provider == "embedded")
             throw s.Invalid("kubernetes", "needs provider postgres or redis (the embedded provider is one machine only)");
-        if (kubernetes && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("POD_NAMESPACE")))
-            throw s.Invalid("kubernetes", "POD_NAMESPACE is not set: pass POD_NAME, POD_NAMESPACE and POD_IP from the downward API (the Helm chart does)");
+        if (kubernetes && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")))
+            throw s.Invalid("kubernetes", "not inside a Kubernetes pod (KUBERNETES_SERVICE_HOST is not set)");
+        foreach (var variable in (string[])["POD_NAME", "POD_NAMESPACE", "POD_IP"])
+            if (kubernetes && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(variable)))
+                throw s.Invalid("kubernetes", $"{variable} is not set: pass POD_NAME, POD_NAMESPACE and POD_IP from the downward API (the Helm chart does)");
         var apiAddress = s.RequiredString("api-address");
         if (!System.Net.IPAddress.TryParse(apiAddress, out _)) throw s.Invalid("api-address", $"must be an IP address, got '{apiAddress}'");
         var nodeAddress = s.RequiredString("node-address");
