@@ -5,7 +5,7 @@ namespace MoLA.Cli.Tests;
 /// <summary>
 /// `mola silo --kubernetes true` (the Helm chart's silo.yaml key): refused where it cannot work, each error naming the
 /// setting; and wired to Orleans' Kubernetes hosting, which a silo on a real PostgreSQL shows outside a cluster by
-/// failing to start on the missing in-cluster credentials (the same silo without the flag starts).
+/// failing to start on the missing in-cluster credentials (PostgresClusterTests starts the same silo without the flag).
 /// </summary>
 public sealed class SiloKubernetesTests
 {
