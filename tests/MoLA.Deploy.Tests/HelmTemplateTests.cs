@@ -265,6 +265,36 @@ public sealed class HelmTemplateTests
     }
 
     [Fact]
+    public async Task NamesFitKubernetesLimitsForALongReleaseName()
+    {
+        var release = "a-release-name-of-fifty-characters-for-this-test-x";
+        Assert.Equal(50, release.Length);
+        var m = new Manifests(await Tools.Template(release: release));
+        foreach (var o in m.Objects)
+        {
+            var name = Y.Str(o, "metadata", "name")!;
+            Assert.True(name.Length <= 63, $"{name}: longer than 63");
+            // A StatefulSet's pods get the label controller-revision-hash=<name>-<10 characters>: at most 63.
+            if (Y.Str(o, "kind") == "StatefulSet") Assert.True(name.Length <= 52, $"{name}: longer than 52");
+        }
+    }
+
+    [Fact]
+    public async Task NetworkPolicyAdmitsTheReleaseAndTheConfiguredPeersOnly()
+    {
+        var policy = (await Gpu()).Get("NetworkPolicy", "mola-mola-distributed-silo");
+        var rules = Y.Seq(policy, "spec", "ingress");
+        Assert.Equal(3, rules.Count);
+        // Silo to silo, any port (Orleans, rendezvous, NCCL): only pods of this release.
+        Assert.Null(Y.At(rules[0], "ports"));
+        Assert.Equal("mola", Y.Str(Y.Seq(rules[0], "from").Single(), "podSelector", "matchLabels", "app.kubernetes.io/instance"));
+        // The API port: the users' namespace, and the monitoring namespace for /metrics.
+        var peers = rules.Skip(1).Select(r => Y.Str(Y.Seq(r, "from").Single(), "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name") ?? "").ToList();
+        Assert.Equal(["ml-users", "monitoring"], peers);
+        Assert.All(rules.Skip(1), r => Assert.Equal("api", Y.Str(Y.Seq(r, "ports").Single(), "port")));
+    }
+
+    [Fact]
     public async Task TestPodGetsTheApiHealthz()
     {
         var pod = (await Default()).Get("Pod", "mola-mola-distributed-test-connection");
