@@ -82,7 +82,7 @@ public static class SiloHost
             if (options.Provider == "postgres")
             {
                 var connection = options.ConnectionString!;
-                silo.ConfigureEndpoints(IPAddress.Parse(options.NodeAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                ConfigureEndpoints(silo, options);
                 silo.UseAdoNetClustering(o =>
                 {
                     o.Invariant = PostgresInvariant;
@@ -102,7 +102,7 @@ public static class SiloHost
             else if (options.Provider == "redis")
             {
                 var redis = RedisConfiguration(options);
-                silo.ConfigureEndpoints(IPAddress.Parse(options.NodeAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+                ConfigureEndpoints(silo, options);
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
                 silo.AddRedisGrainStorage(StorageNames.Grains, o => o.ConfigurationOptions = redis.Clone());
                 silo.UseRedisReminderService(o => o.ConfigurationOptions = redis.Clone());
@@ -127,6 +127,27 @@ public static class SiloHost
         app.MapPrometheusScrapingEndpoint("/metrics");
         JobsApi.Map(app, options, token);
         return app;
+    }
+
+    /// <summary>
+    /// A multi-node silo's endpoints: its node address, or under Kubernetes the pod's (UseKubernetesHosting fills the
+    /// advertised address from POD_IP and listens on every interface; only the ports are ours to set).
+    /// </summary>
+    private static void ConfigureEndpoints(ISiloBuilder silo, SiloOptions options)
+    {
+        if (options.Kubernetes)
+        {
+            silo.Configure<EndpointOptions>(e =>
+            {
+                e.SiloPort = options.SiloPort;
+                e.GatewayPort = options.GatewayPort;
+            });
+            silo.UseKubernetesHosting();
+        }
+        else
+        {
+            silo.ConfigureEndpoints(IPAddress.Parse(options.NodeAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+        }
     }
 
     /// <summary>The ADO.NET invariant of Npgsql, as Orleans' providers name it.</summary>

@@ -17,6 +17,13 @@ public sealed record SiloOptions
     /// schema to apply).
     /// </summary>
     public string Provider { get; init; } = "embedded";
+    /// <summary>
+    /// Run under Kubernetes (Orleans' UseKubernetesHosting): silo name from POD_NAME, advertised address from POD_IP,
+    /// cluster and service ids from ORLEANS_CLUSTER_ID / ORLEANS_SERVICE_ID when set, and the silos watch their pods so a
+    /// deleted pod's silo is declared dead at once. Needs provider postgres or redis and a Role on pods (get, watch,
+    /// list, patch); the Helm chart sets all of this.
+    /// </summary>
+    public bool Kubernetes { get; init; }
     /// <summary>The PostgreSQL or Redis connection string (providers postgres, redis).</summary>
     public string? ConnectionString { get; init; }
     public string StateDirectory { get; init; } = ".mola/cluster";

@@ -12,6 +12,7 @@ internal static class SiloSettings
         new("cluster-id", "Orleans cluster id", "ID", "mola"),
         new("service-id", "Orleans service id (grain state is kept per service)", "ID", "mola"),
         new("provider", "Clustering, grain state and reminders: embedded (one machine, SQLite) | postgres | redis", "NAME", "embedded"),
+        new("kubernetes", "Run under Kubernetes: Orleans' Kubernetes hosting (POD_NAME, POD_IP, POD_NAMESPACE from the downward API); provider postgres or redis", "BOOL", "false"),
         new("connection-string", "PostgreSQL (Host=...;Database=...) or Redis (host:port,password=...) connection string (default: $MOLA_SILO_CONNECTION_STRING)", "TEXT"),
         new("state-dir", "Where the embedded provider keeps its database, token and endpoint file", "DIR"),
         new("silo-port", "Silo-to-silo port", "PORT", "11111"),
@@ -35,6 +36,16 @@ internal static class SiloSettings
         var connection = s.String("connection-string") ?? Environment.GetEnvironmentVariable("MOLA_SILO_CONNECTION_STRING");
         if (provider != "embedded" && string.IsNullOrWhiteSpace(connection))
             throw s.Invalid("connection-string", $"is required with provider {provider} (or set MOLA_SILO_CONNECTION_STRING)");
+        var kubernetes = s.Bool("kubernetes");
+        // Kubernetes hosting only changes how silos find and advertise themselves; the embedded provider's localhost
+        // clustering cannot span pods, so the combination would run a cluster of one per pod.
+        if (kubernetes && provider == "embedded")
+            throw s.Invalid("kubernetes", "needs provider postgres or redis (the embedded provider is one machine only)");
+        if (kubernetes && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")))
+            throw s.Invalid("kubernetes", "not inside a Kubernetes pod (KUBERNETES_SERVICE_HOST is not set)");
+        foreach (var variable in (string[])["POD_NAME", "POD_NAMESPACE", "POD_IP"])
+            if (kubernetes && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(variable)))
+                throw s.Invalid("kubernetes", $"{variable} is not set: pass POD_NAME, POD_NAMESPACE and POD_IP from the downward API (the Helm chart does)");
         var apiAddress = s.RequiredString("api-address");
         if (!System.Net.IPAddress.TryParse(apiAddress, out _)) throw s.Invalid("api-address", $"must be an IP address, got '{apiAddress}'");
         var nodeAddress = s.RequiredString("node-address");
@@ -51,6 +62,7 @@ internal static class SiloSettings
             ServiceId = s.RequiredString("service-id"),
             Provider = provider,
             ConnectionString = connection,
+            Kubernetes = kubernetes,
             StateDirectory = Path.GetFullPath(stateDir),
             SiloPort = s.Int("silo-port", 1, 65535),
             GatewayPort = s.Int("gateway-port", 1, 65535),
