@@ -22,13 +22,13 @@ public static class ControlPlaneMetrics
         Meter.CreateCounter<long>("mola.job.failures", description: "Rank or node failures seen by job grains, by what failed");
 
     public static void Failure(string job, string what) =>
-        Failures.Add(1, new KeyValuePair<string, object?>("job", job), new KeyValuePair<string, object?>("kind", what));
+        Failures.Add(1, new KeyValuePair<string, object?>("job_id", job), new KeyValuePair<string, object?>("kind", what));
 
-    public static void Restarted(string job) => Restarts.Add(1, new KeyValuePair<string, object?>("job", job));
+    public static void Restarted(string job) => Restarts.Add(1, new KeyValuePair<string, object?>("job_id", job));
 
     public static void Recovered(string job, long stepsLost, double seconds)
     {
-        StepsLost.Add(stepsLost, new KeyValuePair<string, object?>("job", job));
-        Recovery.Record(seconds, new KeyValuePair<string, object?>("job", job));
+        StepsLost.Add(stepsLost, new KeyValuePair<string, object?>("job_id", job));
+        Recovery.Record(seconds, new KeyValuePair<string, object?>("job_id", job));
     }
 }

@@ -46,7 +46,7 @@ public sealed class RankFailureChaosTests : IDisposable
         // /metrics shows the restart, the failure's kind, the steps redone and the recovery time.
         using var http = new HttpClient();
         var metrics = await http.GetStringAsync($"http://127.0.0.1:{_cluster.ApiPort}/metrics");
-        var label = $"job=\"{id}\"";
+        var label = $"job_id=\"{id}\"";
         Assert.Equal(1, EmbeddedCluster.Sample(metrics, "mola_job_restarts_total", label));
         Assert.Equal(1, EmbeddedCluster.Sample(metrics, "mola_job_failures_total", "kind=\"rank\""));
         Assert.Equal(entry.GetProperty("steps_lost").GetInt64(), EmbeddedCluster.Sample(metrics, "mola_job_steps_lost_total", label));
@@ -99,6 +99,21 @@ public sealed class RankFailureChaosTests : IDisposable
         Assert.True(status.ExitCode == 0, status.ToString());
         Assert.Contains("restarts 1 of 1", status.Stdout);
         Assert.Contains("generation 2 at step", status.Stdout);
+    }
+
+    /// <summary>`mola bench recovery` kills a rank and splits the recovery into its parts, which add up to the whole.</summary>
+    [Fact]
+    public void BenchRecovery_MeasuresKillToFirstStep()
+    {
+        var run = Cli.ChildProcess(new Dictionary<string, string>(), "bench", "recovery", "--kills", "1", "--json");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var result = JsonDocument.Parse(run.Stdout).RootElement;
+        var kill = Assert.Single(result.GetProperty("kills").EnumerateArray());
+        double Part(string name) => kill.GetProperty(name).GetDouble();
+        Assert.All(new[] { "detect_seconds", "replace_seconds", "first_step_seconds" }, p => Assert.True(Part(p) >= 0, kill.ToString()));
+        Assert.Equal(Part("total_seconds"), Part("detect_seconds") + Part("replace_seconds") + Part("first_step_seconds"), 6);
+        Assert.InRange(kill.GetProperty("steps_lost").GetInt64(), 0, 5);
+        Assert.Equal(Part("total_seconds"), result.GetProperty("median_seconds").GetDouble());
     }
 
     /// <summary>The new generation resumed from a checkpoint (a multiple of checkpoint-every) and redid at most that many steps.</summary>

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using MoLA.Cli.Cluster;
 using MoLA.Cli.Output;
@@ -60,32 +58,15 @@ internal static class BenchClusterCommand
 
     private static ClusterBenchResult Run(int repeats, string root, TextWriter log)
     {
-        var options = new SiloOptions
-        {
-            NodeName = "bench", StateDirectory = Path.Combine(root, "state"), RunRoot = Path.Combine(root, "state", "runs"),
-            SiloPort = FreePort(), GatewayPort = FreePort(), ApiPort = FreePort(), RendezvousPortStart = FreePort(), RendezvousPortCount = 1,
-            CpuSlots = 2, ThreadsPerSlot = 1,
-        };
-        var app = SiloHost.Build(options, new TrainJobValidator(), SelfProgram.Get(), logging => { });
-        app.StartAsync().GetAwaiter().GetResult();
         var cluster = new List<double>();
         var launch = new List<double>();
-        try
+        using var silo = new InProcessSilo(root, cpuSlots: 2);
+        for (var i = 0; i < repeats; i++)
         {
-            using var client = new ClusterClient(new ClusterEndpoint(options.ApiUrl, options.ResolvedTokenFile));
-            WaitReady(options.ApiUrl);
-            for (var i = 0; i < repeats; i++)
-            {
-                cluster.Add(ClusterOnce(client));
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench cluster: cluster run {i + 1}: {cluster[^1]:F2} s to the first step"));
-                launch.Add(LaunchOnce(Path.Combine(root, $"launch-{i}")));
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench cluster: launch run {i + 1}: {launch[^1]:F2} s to the first step"));
-            }
-        }
-        finally
-        {
-            app.StopAsync().GetAwaiter().GetResult();
-            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            cluster.Add(ClusterOnce(silo.Client));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench cluster: cluster run {i + 1}: {cluster[^1]:F2} s to the first step"));
+            launch.Add(LaunchOnce(Path.Combine(root, $"launch-{i}")));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench cluster: launch run {i + 1}: {launch[^1]:F2} s to the first step"));
         }
         return new ClusterBenchResult(cluster, launch, Median(cluster), Median(launch));
     }
@@ -114,7 +95,7 @@ internal static class BenchClusterCommand
         var result = Launcher.Run(new LaunchOptions
         {
             NProc = 2,
-            MasterPort = FreePort(),
+            MasterPort = InProcessSilo.FreePort(),
             Program = self.Program,
             Arguments = [.. self.PrefixArguments, "train", "--out", outDir, .. Job.SelectMany(kv => new[] { "--" + kv.Key, kv.Value })],
             OnOutput = (_, line) =>
@@ -127,33 +108,7 @@ internal static class BenchClusterCommand
         lock (clock) return firstStep ?? throw new InvalidOperationException("bench launch: no rank printed a step");
     }
 
-    private static void WaitReady(string url)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            try
-            {
-                if (http.GetAsync(url + "/readyz").GetAwaiter().GetResult().StatusCode == HttpStatusCode.OK) return;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            Thread.Sleep(50);
-        }
-        throw new InvalidOperationException("bench cluster: the embedded silo was not ready within 60 s");
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
-    private static double Median(List<double> xs)
+    internal static double Median(List<double> xs)
     {
         var s = xs.Order().ToList();
         return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
