@@ -55,7 +55,7 @@ public sealed partial class DashboardPrometheusTests : IDisposable
         var launch = StartLaunch(metricsPort);
         var redis = RedisServer.Start();
         _owned.Add(redis);
-        var cluster = new TwoSiloCluster(_root, "redis", redis.ConnectionString);
+        var cluster = new SiloCluster(_root, "redis", redis.ConnectionString);
         _owned.Add(cluster);
         var a = cluster.Start();
         var submit = Cli.ChildProcess(new Dictionary<string, string>(),
