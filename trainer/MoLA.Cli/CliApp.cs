@@ -41,6 +41,7 @@ public static class CliApp
         bench.Subcommands.Add(BenchAllReduceCommand.Create());
         bench.Subcommands.Add(BenchParallelCommand.Create());
         bench.Subcommands.Add(BenchClusterCommand.Create());
+        bench.Subcommands.Add(BenchTokenizerCommand.Create());
         root.Subcommands.Add(bench);
         return root;
     }
