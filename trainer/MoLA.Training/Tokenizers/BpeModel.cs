@@ -24,6 +24,8 @@ internal sealed class BpeModel
     private readonly int[] _bmpIds;
     private readonly Dictionary<int, int> _astralIds = [];
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    // Counted here: ConcurrentDictionary.Count takes every lock of the table, which serialised (and slowed) each miss.
+    private int _cacheCount;
 
     public IReadOnlyDictionary<string, int> Vocab => _vocab;
 
@@ -132,8 +134,12 @@ internal sealed class BpeModel
         int[] ids = Merge(word);
         if (word.Length <= MaxCachedWordLength)
         {
-            if (_cache.Count >= CacheCapacity) _cache.Clear();
-            _cache.TryAdd(word, ids);
+            if (Volatile.Read(ref _cacheCount) >= CacheCapacity)
+            {
+                _cache.Clear();
+                Volatile.Write(ref _cacheCount, 0);
+            }
+            if (_cache.TryAdd(word, ids)) Interlocked.Increment(ref _cacheCount);
         }
         output.AddRange(ids);
     }
