@@ -14,7 +14,7 @@ namespace MoLA.Cli.Tests;
 /// </summary>
 public sealed class NodeLossChaosTests : IDisposable
 {
-    private const int Steps = 24;
+    private const int Steps = 16;
     private readonly PostgresServer _postgres = PostgresServer.Start();
     private readonly SiloCluster _cluster;
 

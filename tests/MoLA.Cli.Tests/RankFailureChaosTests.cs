@@ -16,7 +16,7 @@ namespace MoLA.Cli.Tests;
 /// </summary>
 public sealed class RankFailureChaosTests : IDisposable
 {
-    private const int Steps = 24;
+    private const int Steps = 16;
     private const int CheckpointEvery = 4;
     private readonly EmbeddedCluster _cluster = new();
 

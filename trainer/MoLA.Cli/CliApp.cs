@@ -42,6 +42,7 @@ public static class CliApp
         bench.Subcommands.Add(BenchParallelCommand.Create());
         bench.Subcommands.Add(BenchClusterCommand.Create());
         bench.Subcommands.Add(BenchRecoveryCommand.Create());
+        bench.Subcommands.Add(BenchTokenizerCommand.Create());
         root.Subcommands.Add(bench);
         return root;
     }

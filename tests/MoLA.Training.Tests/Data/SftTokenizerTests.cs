@@ -1,4 +1,7 @@
 using MoLA.Training.Data;
+using MoLA.Training.Tests.Tokenizers;
+using MoLA.Training.Tokenizers;
+using MoLA.Training.Tokenizers.Reference;
 
 namespace MoLA.Training.Tests.Data;
 
@@ -90,5 +93,28 @@ public sealed class SftTokenizerTests
         Assert.Equal([1, .. Bytes("abc")], d.InputIds);
         Assert.Equal([M, .. Bytes("abc")], d.Labels);
         Assert.True(d.Truncated);
+    }
+
+    [Fact]
+    public void TokenizeAll_on_all_cores_equals_one_thread_in_order_and_reports_progress()
+    {
+        using var files = new TokenizerFiles();
+        var hf = HfTokenizer.Load(files.Write(TokenizerFiles.ByteLevel(llama3: true)));
+        var texts = TokenizerCorpus.Generate(150_000);
+        var examples = texts.Select((t, i) => new SftExample(t[..Math.Min(40, t.Length)], i % 3 == 0 ? "in" : "", t)).ToList();
+        var st = new SftTokenizer(hf, options: new SftTokenizerOptions(CutoffLength: 96));
+        var sequential = examples.Select(st.Tokenize).ToList();
+
+        var reports = new List<int>();
+        var all = st.TokenizeAll(examples, new InlineProgress<int>(reports.Add), maxDegreeOfParallelism: 4);
+
+        var kept = sequential.OfType<TokenizedExample>().ToList();
+        Assert.Equal(sequential.Count(t => t is null), all.DroppedAnswerCutOff);
+        Assert.Equal(kept.Count(t => t.Truncated), all.Truncated);
+        Assert.Equal(kept.Select(t => t.InputIds), all.Examples.Select(t => t.InputIds));
+        Assert.Equal(kept.Select(t => t.Labels), all.Examples.Select(t => t.Labels));
+        Assert.True(reports.Count > 1, "progress is reported per chunk");
+        Assert.Equal(reports.Order(), reports);
+        Assert.Equal(examples.Count, reports[^1]);
     }
 }

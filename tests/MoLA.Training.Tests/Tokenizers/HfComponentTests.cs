@@ -21,7 +21,7 @@ public sealed class HfComponentTests : IDisposable
     public void Split_behaviors(string behavior, bool invert, string expected)
     {
         var output = new List<string>();
-        PreTokenizer.SplitByMatches("a  b", new Regex(invert ? "[ab]" : " "), behavior, invert, output);
+        PreTokenizer.SplitByMatches("a  b", TextPattern.Regex(new CodePointRegex(new Regex(invert ? "[ab]" : " "))), behavior, invert, output);
         Assert.Equal(expected.Split('|'), output);
     }
 

@@ -86,7 +86,7 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
         var allocation = BuildAllocation(s, baseConfig.NumHiddenLayers);
 
         var sft = new SftTokenizer(tokenizer, PromptTemplate.Named(s.PromptTemplate), new SftTokenizerOptions(s.CutoffLength, s.LossOn));
-        var tokenized = data.Train.Select(sft.Tokenize).OfType<TokenizedExample>().ToList();
+        var tokenized = Tokenize(sft, data.Train, writer).Examples;
         if (tokenized.Count == 0)
             throw new SettingException($"cutoff-len: {s.CutoffLength} tokens cut off the answer of every training example; raise it");
         var accumulation = s.BatchSize / s.MicroBatchSize;
@@ -253,6 +253,21 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
                 if (name is { Length: > 0 } && message.StartsWith(name + " ", StringComparison.Ordinal)) message = message[(name.Length + 1)..];
             throw s.Invalid(field, $"{message} (the base model has {layers} layers)");
         }
+    }
+
+    /// <summary>Tokenizes the training set on all cores, logging progress about every 10 % (rank 0 only).</summary>
+    private TokenizationResult Tokenize(SftTokenizer sft, IReadOnlyList<SftExample> train, bool writer)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int step = Math.Max(1, train.Count / 10), next = step;
+        var progress = writer ? new InlineProgress<int>(done =>
+        {
+            if (done < next && done < train.Count) return;
+            next = done + step;
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"tokenizing: {done}/{train.Count} examples ({clock.Elapsed.TotalSeconds:F1} s, {Environment.ProcessorCount} threads)"));
+        }) : null;
+        return sft.TokenizeAll(train, progress);
     }
 
     private static ExpertAllocation Uniform(TrainSettings s, int layers)

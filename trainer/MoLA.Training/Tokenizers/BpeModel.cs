@@ -4,24 +4,32 @@ using System.Text.Json;
 
 namespace MoLA.Training.Tokenizers;
 
-/// <summary>Byte-pair encoding over one pre-token: rank-ordered merging (lowest rank first, leftmost on ties), with a per-word cache.</summary>
+/// <summary>
+/// Byte-pair encoding over one pre-token: rank-ordered merging (lowest rank first, leftmost on ties) by
+/// <see cref="BpeMerger"/> in O(n log n) of the word length, with a per-word cache for short words.
+/// </summary>
 internal sealed class BpeModel
 {
     private const int CacheCapacity = 50_000;
     private const int MaxCachedWordLength = 256;
 
     private readonly Dictionary<string, int> _vocab;
-    private readonly Dictionary<long, (int Rank, int Id)> _merges;
+    private readonly MergeTable _merges;
     private readonly int? _unkId;
     private readonly bool _byteFallback;
     private readonly bool _fuseUnk;
     private readonly bool _ignoreMerges;
     private readonly int[] _byteIds;
+    // Ids of one-character tokens: BMP characters by index, astral code points in a dictionary (no string per lookup).
+    private readonly int[] _bmpIds;
+    private readonly Dictionary<int, int> _astralIds = [];
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    // Counted here: ConcurrentDictionary.Count takes every lock of the table, which serialised (and slowed) each miss.
+    private int _cacheCount;
 
     public IReadOnlyDictionary<string, int> Vocab => _vocab;
 
-    private BpeModel(Dictionary<string, int> vocab, Dictionary<long, (int, int)> merges, int? unkId, bool byteFallback, bool fuseUnk, bool ignoreMerges)
+    private BpeModel(Dictionary<string, int> vocab, MergeTable merges, int? unkId, bool byteFallback, bool fuseUnk, bool ignoreMerges)
     {
         _vocab = vocab;
         _merges = merges;
@@ -31,9 +39,14 @@ internal sealed class BpeModel
         _ignoreMerges = ignoreMerges;
         _byteIds = new int[256];
         for (int b = 0; b < 256; b++) _byteIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
+        _bmpIds = new int[char.MaxValue + 1];
+        Array.Fill(_bmpIds, -1);
+        foreach (var (token, id) in vocab)
+        {
+            if (token.Length == 1) _bmpIds[token[0]] = id;
+            else if (token.Length == 2 && char.IsSurrogatePair(token[0], token[1])) _astralIds[char.ConvertToUtf32(token[0], token[1])] = id;
+        }
     }
-
-    private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
 
     public static BpeModel Parse(HfJson j, JsonElement model, string path)
     {
@@ -60,12 +73,13 @@ internal sealed class BpeModel
         }
 
         string mergesPath = HfJson.Join(path, "merges");
-        var merges = new Dictionary<long, (int, int)>();
-        if (HfJson.Opt(model, "merges") is { } mergesEl)
+        var mergesEl = HfJson.Opt(model, "merges");
+        if (mergesEl is { } arr) j.Array(arr, mergesPath);
+        var merges = new MergeTable(mergesEl?.GetArrayLength() ?? 0);
+        if (mergesEl is not null)
         {
-            j.Array(mergesEl, mergesPath);
             int rank = 0;
-            foreach (var m in mergesEl.EnumerateArray())
+            foreach (var m in mergesEl.Value.EnumerateArray())
             {
                 string mp = HfJson.Index(mergesPath, rank);
                 string a, b;
@@ -90,7 +104,7 @@ internal sealed class BpeModel
                 if (!vocab.TryGetValue(a, out int ia)) throw j.Error(mp, $"token '{a}' is not in model.vocab");
                 if (!vocab.TryGetValue(b, out int ib)) throw j.Error(mp, $"token '{b}' is not in model.vocab");
                 if (!vocab.TryGetValue(a + b, out int merged)) throw j.Error(mp, $"merged token '{a + b}' is not in model.vocab");
-                merges.TryAdd(Key(ia, ib), (rank, merged));
+                merges.TryAdd(ia, ib, rank, merged);
                 rank++;
             }
         }
@@ -120,62 +134,71 @@ internal sealed class BpeModel
         int[] ids = Merge(word);
         if (word.Length <= MaxCachedWordLength)
         {
-            if (_cache.Count >= CacheCapacity) _cache.Clear();
-            _cache.TryAdd(word, ids);
+            if (Volatile.Read(ref _cacheCount) >= CacheCapacity)
+            {
+                _cache.Clear();
+                Volatile.Write(ref _cacheCount, 0);
+            }
+            if (_cache.TryAdd(word, ids)) Interlocked.Increment(ref _cacheCount);
         }
         output.AddRange(ids);
     }
+
+    [ThreadStatic] private static List<int>? _symbols;
 
     private int[] Merge(string word)
     {
         if (_ignoreMerges && _vocab.TryGetValue(word, out int whole)) return [whole];
 
-        var symbols = new List<int>(word.Length);
+        var symbols = _symbols ??= new List<int>(256);
+        symbols.Clear();
         Span<byte> utf8 = stackalloc byte[4];
-        bool lastWasUnk = false;
-        foreach (Rune rune in word.EnumerateRunes())
+        // Mirrors the Rust BPE: an unknown character without byte tokens becomes unk, fused with a following unknown one
+        // when fuse_unk is set; the pending unk is written when a known character or the word's end follows.
+        int pendingUnk = -1;
+        for (int i = 0; i < word.Length; i++)
         {
-            if (_vocab.TryGetValue(rune.ToString(), out int id))
+            int id;
+            int width = 1;
+            char c = word[i];
+            if (char.IsHighSurrogate(c) && i + 1 < word.Length && char.IsLowSurrogate(word[i + 1]))
             {
+                width = 2;
+                id = _astralIds.TryGetValue(char.ConvertToUtf32(c, word[i + 1]), out int a) ? a : -1;
+            }
+            else
+            {
+                id = _bmpIds[c];
+            }
+            if (id >= 0)
+            {
+                if (pendingUnk >= 0) symbols.Add(pendingUnk);
+                pendingUnk = -1;
                 symbols.Add(id);
-                lastWasUnk = false;
-                continue;
             }
-            if (_byteFallback)
+            else if (!(_byteFallback && AddBytes(word.AsSpan(i, width), utf8, symbols)) && _unkId is int unk)
             {
-                int n = rune.EncodeToUtf8(utf8);
-                bool all = true;
-                for (int i = 0; i < n; i++) all &= _byteIds[utf8[i]] >= 0;
-                if (all)
-                {
-                    for (int i = 0; i < n; i++) symbols.Add(_byteIds[utf8[i]]);
-                    lastWasUnk = false;
-                    continue;
-                }
+                if (pendingUnk >= 0 && !_fuseUnk) symbols.Add(pendingUnk);
+                pendingUnk = unk;
             }
-            if (_unkId is int unk)
-            {
-                if (!(_fuseUnk && lastWasUnk)) symbols.Add(unk);
-                lastWasUnk = true;
-            }
+            i += width - 1;
         }
+        if (pendingUnk >= 0) symbols.Add(pendingUnk);
 
-        while (symbols.Count > 1)
-        {
-            int bestRank = int.MaxValue, bestIndex = -1, bestId = 0;
-            for (int i = 0; i + 1 < symbols.Count; i++)
-            {
-                if (_merges.TryGetValue(Key(symbols[i], symbols[i + 1]), out var m) && m.Rank < bestRank)
-                {
-                    bestRank = m.Rank;
-                    bestIndex = i;
-                    bestId = m.Id;
-                }
-            }
-            if (bestIndex < 0) break;
-            symbols[bestIndex] = bestId;
-            symbols.RemoveAt(bestIndex + 1);
-        }
+        BpeMerger.Current.Merge(symbols, _merges);
         return symbols.ToArray();
+    }
+
+    /// <summary>The character's UTF-8 bytes as &lt;0xNN&gt; tokens, when the vocabulary has all of them.</summary>
+    private bool AddBytes(ReadOnlySpan<char> character, Span<byte> utf8, List<int> symbols)
+    {
+        // A lone surrogate has no UTF-8 form; Rust strings cannot hold one, .NET writes U+FFFD's bytes.
+        int n = System.Text.Encoding.UTF8.GetBytes(character, utf8);
+        for (int k = 0; k < n; k++)
+        {
+            if (_byteIds[utf8[k]] < 0) return false;
+        }
+        for (int k = 0; k < n; k++) symbols.Add(_byteIds[utf8[k]]);
+        return true;
     }
 }

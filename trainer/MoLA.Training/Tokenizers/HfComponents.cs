@@ -88,9 +88,9 @@ internal sealed class PrependNormalizer(string prefix) : Normalizer
     public override string Normalize(string text) => text.Length == 0 ? text : prefix + text;
 }
 
-internal sealed class ReplaceNormalizer(Regex pattern, string content) : Normalizer
+internal sealed class ReplaceNormalizer(TextPattern pattern, string content) : Normalizer
 {
-    public override string Normalize(string text) => pattern.Replace(text, _ => content);
+    public override string Normalize(string text) => pattern.Replace(text, content);
 }
 
 internal sealed class LowercaseNormalizer : Normalizer
@@ -162,16 +162,30 @@ internal abstract class PreTokenizer
     }
 
     /// <summary>Splits <paramref name="text"/> at regex matches, like HF's SplitDelimiterBehavior.</summary>
-    internal static void SplitByMatches(string text, Regex regex, string behavior, bool invert, List<string> output)
+    internal static void SplitByMatches(string text, TextPattern pattern, string behavior, bool invert, List<string> output)
     {
+        var matches = new List<(int Start, int End)>();
+        pattern.Matches(text, matches);
+        if (behavior == "Isolated" && !invert)
+        {
+            // The byte-level pre-tokenizers' case, every piece kept in order: no part list needed.
+            int at = 0;
+            foreach (var (start, end) in matches)
+            {
+                if (start > at) output.Add(text[at..start]);
+                output.Add(text[start..end]);
+                at = end;
+            }
+            if (at < text.Length) output.Add(text[at..]);
+            return;
+        }
         var parts = new List<(int Start, int End, bool IsMatch)>();
         int pos = 0;
-        for (var m = regex.Match(text); m.Success; m = m.NextMatch())
+        foreach (var (start, end) in matches)
         {
-            if (m.Length == 0) continue;
-            if (m.Index > pos) parts.Add((pos, m.Index, invert));
-            parts.Add((m.Index, m.Index + m.Length, !invert));
-            pos = m.Index + m.Length;
+            if (start > pos) parts.Add((pos, start, invert));
+            parts.Add((start, end, !invert));
+            pos = end;
         }
         if (pos < text.Length) parts.Add((pos, text.Length, invert));
 
@@ -260,7 +274,8 @@ internal sealed class MetaspacePreTokenizer(char replacement, PrependScheme sche
 internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : PreTokenizer
 {
     // GPT-2's pre-tokenization pattern.
-    private static readonly Regex Gpt2 = new(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", RegexOptions.CultureInvariant);
+    private static readonly TextPattern Gpt2 = TextPattern.Regex(new CodePointRegex(
+        new Regex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", RegexOptions.CultureInvariant | RegexOptions.Compiled)));
 
     public override List<string> Split(List<string> pieces, bool atStart)
     {
@@ -278,7 +293,7 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
     }
 }
 
-internal sealed class SplitPreTokenizer(Regex pattern, string behavior, bool invert) : PreTokenizer
+internal sealed class SplitPreTokenizer(TextPattern pattern, string behavior, bool invert) : PreTokenizer
 {
     public override List<string> Split(List<string> pieces, bool atStart)
     {
@@ -343,9 +358,9 @@ internal sealed class SequenceDecoder(List<Decoder> items) : Decoder
     }
 }
 
-internal sealed class ReplaceDecoder(Regex pattern, string content) : Decoder
+internal sealed class ReplaceDecoder(TextPattern pattern, string content) : Decoder
 {
-    public override List<string> DecodeChain(List<string> tokens) => tokens.ConvertAll(t => pattern.Replace(t, _ => content));
+    public override List<string> DecodeChain(List<string> tokens) => tokens.ConvertAll(t => pattern.Replace(t, content));
 }
 
 internal sealed class FuseDecoder : Decoder

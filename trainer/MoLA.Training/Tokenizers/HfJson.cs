@@ -56,18 +56,18 @@ internal sealed class HfJson(string source)
     /// <summary>The <c>type</c> tag of a component object.</summary>
     public string Type(JsonElement obj, string path) => ReqString(Object(obj, path), "type", path);
 
-    /// <summary>A <c>{"String": "..."}</c> or <c>{"Regex": "..."}</c> pattern as a .NET regex.</summary>
-    public Regex Pattern(JsonElement obj, string name, string path)
+    /// <summary>A <c>{"String": "..."}</c> (literal) or <c>{"Regex": "..."}</c> (compiled .NET regex over code points) pattern.</summary>
+    public TextPattern Pattern(JsonElement obj, string name, string path)
     {
         string p = Join(path, name);
         var pattern = Object(Req(obj, name, path), p);
-        if (Opt(pattern, "String") is { } s) return new Regex(Regex.Escape(String(s, Join(p, "String"))), RegexOptions.CultureInvariant);
+        if (Opt(pattern, "String") is { } s) return TextPattern.Literal(String(s, Join(p, "String")));
         if (Opt(pattern, "Regex") is { } r)
         {
             string text = String(r, Join(p, "Regex"));
             try
             {
-                return new Regex(text, RegexOptions.CultureInvariant);
+                return TextPattern.Regex(new CodePointRegex(new Regex(text, RegexOptions.CultureInvariant | RegexOptions.Compiled)));
             }
             catch (ArgumentException ex)
             {

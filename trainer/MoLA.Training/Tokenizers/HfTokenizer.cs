@@ -14,8 +14,8 @@ namespace MoLA.Training.Tokenizers;
 /// ByteLevel, Split; decoders Sequence, Replace, ByteFallback, Fuse, Strip, ByteLevel, Metaspace; post-processors
 /// TemplateProcessing, ByteLevel, Sequence (used only to find the BOS/EOS ids). Anything else is a <see cref="TokenizerException"/>
 /// naming the JSON path. Not modelled: added-token <c>single_word</c> and <c>normalized</c> (all added tokens match the raw text),
-/// offsets, truncation/padding settings (only <c>padding.pad_id</c> is read). Split patterns run on .NET Regex, which works on
-/// UTF-16 code units: <c>\p{L}</c> does not match letters outside the BMP.
+/// offsets, truncation/padding settings (only <c>padding.pad_id</c> is read). Regex patterns run on .NET Regex through
+/// <see cref="CodePointRegex"/>, so classes like <c>\p{L}</c> see astral characters as one code point, as Rust does.
 /// Instances are immutable apart from a thread-safe word cache, so one may be shared across threads.
 /// </remarks>
 public sealed class HfTokenizer : ITokenizer
@@ -36,6 +36,12 @@ public sealed class HfTokenizer : ITokenizer
     public int? BosId { get; }
     public int? EosId { get; }
     public int? PadId { get; }
+
+    /// <summary>
+    /// BPE merge-heap operations (pushes and pops) this thread has done in any HfTokenizer: a work counter that shows
+    /// the merge loop's cost grows like the word length (benchmarks and tests compare it for n and 8n characters).
+    /// </summary>
+    public static long MergeOperationsOnThisThread => BpeMerger.Current.Operations;
 
     /// <summary>Where this tokenizer was read from (a path, or the name given to <see cref="FromJson"/>).</summary>
     public string Source { get; }
