@@ -52,7 +52,12 @@ public sealed class SchedulerGrain(
 
     public async Task Enqueue(string jobId, int generation, JobSpec spec, DateTime submittedAt)
     {
-        if (state.State.Queue.Any(q => q.JobId == jobId) || state.State.Placed.ContainsKey(jobId)) return;
+        var queued = state.State.Queue.FirstOrDefault(q => q.JobId == jobId);
+        var placed = state.State.Placed.GetValueOrDefault(jobId);
+        if (queued?.Generation >= generation || placed?[0].Generation >= generation) return; // known already: idempotent
+        // A newer generation supersedes what is left of an older one: the job's Remove may have been lost with a silo.
+        if (queued is not null) state.State.Queue.Remove(queued);
+        state.State.Placed.Remove(jobId);
         state.State.Queue.Add(new QueuedJob { JobId = jobId, Generation = generation, Spec = spec, SubmittedAt = submittedAt });
         await state.WriteStateAsync();
         await Schedule();

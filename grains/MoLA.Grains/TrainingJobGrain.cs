@@ -38,7 +38,17 @@ public sealed class TrainingJobGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.State.Status is { State: var s } && !s.IsFinal()) StartWatchdog();
+        if (state.State.Status is { } status)
+        {
+            ControlPlaneMetrics.JobActive(JobId, status.State, status.Generation);
+            if (!status.State.IsFinal()) StartWatchdog();
+        }
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        ControlPlaneMetrics.JobInactive(JobId);
         return Task.CompletedTask;
     }
 
@@ -56,6 +66,7 @@ public sealed class TrainingJobGrain(
             Transitions = [new JobTransition(JobState.Queued, JobState.Queued, now, "submitted")],
         };
         await state.WriteStateAsync();
+        ControlPlaneMetrics.JobActive(JobId, JobState.Queued, 0);
         await GrainFactory.GetGrain<IJobCatalogGrain>(0).Add(JobId);
         await this.RegisterOrUpdateReminder(WatchdogReminder, _options.ReminderPeriod, _options.ReminderPeriod);
         StartWatchdog();
@@ -208,10 +219,29 @@ public sealed class TrainingJobGrain(
         await state.WriteStateAsync();
         ControlPlaneMetrics.Restarted(JobId);
         log.LogWarning("Job {JobId}: {Reason}; restart {Restart} of {Max}", JobId, reason, s.Restarts + 1, s.Spec.MaxRestarts);
-        foreach (var n in Status.Ranks.Select(r => r.Node).Distinct())
-            await GrainFactory.GetGrain<INodeGrain>(n).Release(JobId);
-        await GrainFactory.GetGrain<ISchedulerGrain>(0).Remove(JobId);
+        // Best effort: a grain on a dead silo does not answer until membership declares it dead. The drain check
+        // releases the nodes again, and the next generation's Enqueue supersedes this one's placement.
+        await ReleaseNodes(Status.Ranks.Select(r => r.Node));
+        await BestEffort("free the failed generation's slots", () => GrainFactory.GetGrain<ISchedulerGrain>(0).Remove(JobId));
         await CheckDrained();
+    }
+
+    private async Task ReleaseNodes(IEnumerable<string> nodes)
+    {
+        foreach (var n in nodes.Distinct())
+            await BestEffort($"release node {n}", () => GrainFactory.GetGrain<INodeGrain>(n).Release(JobId));
+    }
+
+    private async Task BestEffort(string what, Func<Task> call)
+    {
+        try
+        {
+            await call();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            log.LogWarning("Job {JobId}: could not {What} (will retry where it matters): {Error}", JobId, what, e.Message);
+        }
     }
 
     /// <summary>
@@ -236,6 +266,8 @@ public sealed class TrainingJobGrain(
             if (live.Count > 0 && !timedOut)
             {
                 await state.WriteStateAsync();
+                // Again, in case a release was lost: the agents stop the old generation's ranks only when told.
+                await ReleaseNodes(live.Select(r => r.Node));
                 return;
             }
             if (live.Count > 0)
@@ -307,9 +339,8 @@ public sealed class TrainingJobGrain(
         Update(to, reason, s => s with { FinishedAt = DateTime.UtcNow });
         await state.WriteStateAsync();
         log.LogInformation("Job {JobId} {State}: {Reason}", JobId, to.Name(), reason);
-        foreach (var node in Status.Ranks.Select(r => r.Node).Distinct())
-            await GrainFactory.GetGrain<INodeGrain>(node).Release(JobId);
-        await GrainFactory.GetGrain<ISchedulerGrain>(0).Remove(JobId);
+        await ReleaseNodes(Status.Ranks.Select(r => r.Node));
+        await BestEffort("free the job's slots", () => GrainFactory.GetGrain<ISchedulerGrain>(0).Remove(JobId));
         _watchdog?.Dispose();
         _watchdog = null;
         await Unregister();
@@ -331,6 +362,7 @@ public sealed class TrainingJobGrain(
             Reason = reason,
             Transitions = [.. next.Transitions, new JobTransition(from, to, DateTime.UtcNow, reason)],
         };
+        ControlPlaneMetrics.JobActive(JobId, to, state.State.Status!.Generation);
     }
 
     private void SetRank(int rank, Func<RankStatus, RankStatus> change)

@@ -15,13 +15,13 @@ namespace MoLA.Cli.Tests;
 public sealed partial class DashboardPrometheusTests : IDisposable
 {
     /// <summary>
-    /// The only panels allowed to return no series: families not served yet (job state and generation gauges, sweeps;
-    /// remove a name when its family lands), and the recovery families, which appear with a job's first failure (this
-    /// test's job does not fail; RankFailureChaosTests scrapes them after a kill).
+    /// The only panels allowed to return no series: families not served yet (sweeps; remove a name when its family
+    /// lands), and the recovery families, which appear with a job's first failure (this test's job does not fail;
+    /// RankFailureChaosTests scrapes them after a kill).
     /// </summary>
     private static readonly HashSet<string> Pending =
     [
-        "mola_job_state", "mola_job_generation", "mola_sweep_trials", "mola_sweep_trial_score",
+        "mola_sweep_trials", "mola_sweep_trial_score",
         "mola_job_restarts_total", "mola_job_recovery_seconds_sum", "mola_job_recovery_seconds_count", "mola_job_steps_lost_total",
     ];
 

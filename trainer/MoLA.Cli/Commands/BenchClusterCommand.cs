@@ -27,20 +27,7 @@ internal static class BenchClusterCommand
         {
             var n = parse.GetValue(repeats);
             if (n < 1 || n > 50) throw new UsageException($"--repeats: must be in [1, 50], got {n}");
-            var err = parse.InvocationConfiguration.Error;
-            var root = Directory.CreateTempSubdirectory("mola-bench-cluster-").FullName;
-            try
-            {
-                var result = Run(n, root, err);
-                var output = parse.InvocationConfiguration.Output;
-                if (parse.GetValue(json)) Json.Write(output, result);
-                else output.Write(Table(result));
-            }
-            finally
-            {
-                try { Directory.Delete(root, recursive: true); } catch (IOException) { }
-            }
-            return ExitCodes.Ok;
+            return ClusterBench.Run(parse, json, "cluster", (root, err) => Run(n, root, err), Table);
         });
         return command;
     }
@@ -68,7 +55,7 @@ internal static class BenchClusterCommand
             launch.Add(LaunchOnce(Path.Combine(root, $"launch-{i}")));
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench cluster: launch run {i + 1}: {launch[^1]:F2} s to the first step"));
         }
-        return new ClusterBenchResult(cluster, launch, Median(cluster), Median(launch));
+        return new ClusterBenchResult(cluster, launch, ClusterBench.Median(cluster), ClusterBench.Median(launch));
     }
 
     private static double ClusterOnce(ClusterClient client)
@@ -108,11 +95,6 @@ internal static class BenchClusterCommand
         lock (clock) return firstStep ?? throw new InvalidOperationException("bench launch: no rank printed a step");
     }
 
-    internal static double Median(List<double> xs)
-    {
-        var s = xs.Order().ToList();
-        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
-    }
 
     internal static string Table(ClusterBenchResult r)
     {

@@ -26,20 +26,7 @@ internal static class BenchRecoveryCommand
         {
             var n = parse.GetValue(kills);
             if (n < 1 || n > 20) throw new UsageException($"--kills: must be in [1, 20], got {n}");
-            var err = parse.InvocationConfiguration.Error;
-            var root = Directory.CreateTempSubdirectory("mola-bench-recovery-").FullName;
-            try
-            {
-                var result = Run(n, root, err);
-                var output = parse.InvocationConfiguration.Output;
-                if (parse.GetValue(json)) Json.Write(output, result);
-                else output.Write(Table(result));
-            }
-            finally
-            {
-                try { Directory.Delete(root, recursive: true); } catch (IOException) { }
-            }
-            return ExitCodes.Ok;
+            return ClusterBench.Run(parse, json, "recovery", (root, err) => Run(n, root, err), Table);
         });
         return command;
     }
@@ -86,7 +73,7 @@ internal static class BenchRecoveryCommand
         var final = WaitFor(client, job.JobId, s => s.State is "succeeded" or "failed" or "cancelled", "the end of the job");
         if (final.State != "succeeded") throw new InvalidOperationException($"bench job {job.JobId} {final.State}: {final.Reason}");
         var totals = samples.Select(s => s.TotalSeconds).ToList();
-        return new RecoveryBenchResult(samples, BenchClusterCommand.Median(totals), totals.Max());
+        return new RecoveryBenchResult(samples, ClusterBench.Median(totals), totals.Max());
     }
 
     private static JobView WaitFor(ClusterClient client, string id, Func<JobView, bool> done, string what)
