@@ -27,8 +27,10 @@ public interface INodeGrain : IGrainWithStringKey
     /// <summary>The agent's periodic call: what runs there now; returns what should run there.</summary>
     Task<List<RankAssignment>> Heartbeat(NodeHeartbeat heartbeat);
     Task Assign(List<RankAssignment> assignments);
-    /// <summary>Stop every rank of a job on this node (finished, failed or cancelled).</summary>
+    /// <summary>Stop every rank of a job on this node (finished or cancelled): SIGTERM, they checkpoint.</summary>
     Task Release(string jobId);
+    /// <summary>Kill every rank of a job on this node at once: its generation failed and is being replaced.</summary>
+    Task Kill(string jobId);
     [AlwaysInterleave]
     Task<NodeInfo?> GetInfo();
 }

@@ -20,6 +20,11 @@ public sealed record RankAssignment
     [Id(5)] public required int Slot { get; init; }
     [Id(6)] public required RendezvousEndpoint Rendezvous { get; init; }
     [Id(7)] public required JobSpec Spec { get; init; }
+    /// <summary>
+    /// The job is replacing this rank's generation after a failure: the agent kills it at once instead of SIGTERM and
+    /// a grace period (a checkpoint needs every rank, and one is gone), and never starts it.
+    /// </summary>
+    [Id(8)] public bool Kill { get; init; }
 
     /// <summary>A stable name of this rank process, e.g. "job-x/g1/r0".</summary>
     public string Key => $"{JobId}/g{Generation}/r{Rank}";

@@ -37,11 +37,20 @@ public sealed class NodeGrain(
         log.LogInformation("Node {Node} registered: {Devices} device slots at {Address}", registration.Name, registration.Devices.Count, registration.Address);
     }
 
-    public Task<List<RankAssignment>> Heartbeat(NodeHeartbeat heartbeat)
+    public async Task<List<RankAssignment>> Heartbeat(NodeHeartbeat heartbeat)
     {
         _lastHeartbeat = DateTime.UtcNow;
         _running = heartbeat.Running;
-        return Task.FromResult(state.State.Assigned.ToList());
+        // A killed rank the agent no longer runs needs no order any more.
+        if (state.State.Assigned.RemoveAll(a => a.Kill && !heartbeat.Running.ContainsKey(a.Key)) > 0) await state.WriteStateAsync();
+        return state.State.Assigned.ToList();
+    }
+
+    public async Task Kill(string jobId)
+    {
+        if (!state.State.Assigned.Any(a => a.JobId == jobId && !a.Kill)) return;
+        state.State.Assigned = state.State.Assigned.Select(a => a.JobId == jobId ? a with { Kill = true } : a).ToList();
+        await state.WriteStateAsync();
     }
 
     public async Task Assign(List<RankAssignment> assignments)
@@ -63,7 +72,7 @@ public sealed class NodeGrain(
             LastHeartbeat = _lastHeartbeat,
             HeardOrActivatedAt = _lastHeartbeat > _activatedAt ? _lastHeartbeat : _activatedAt,
             Alive = _lastHeartbeat != DateTime.MinValue,
-            Assigned = state.State.Assigned.Select(a => a.Key).ToList(),
+            Assigned = state.State.Assigned.Where(a => !a.Kill).Select(a => a.Key).ToList(),
             Running = new Dictionary<string, int>(_running),
         }
         : null);

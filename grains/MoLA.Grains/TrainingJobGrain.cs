@@ -220,8 +220,8 @@ public sealed class TrainingJobGrain(
         ControlPlaneMetrics.Restarted(JobId);
         log.LogWarning("Job {JobId}: {Reason}; restart {Restart} of {Max}", JobId, reason, s.Restarts + 1, s.Spec.MaxRestarts);
         // Best effort: a grain on a dead silo does not answer until membership declares it dead. The drain check
-        // releases the nodes again, and the next generation's Enqueue supersedes this one's placement.
-        await ReleaseNodes(Status.Ranks.Select(r => r.Node));
+        // repeats the kill orders, and the next generation's Enqueue supersedes this one's placement.
+        await KillOnNodes(Status.Ranks.Select(r => r.Node));
         await BestEffort("free the failed generation's slots", () => GrainFactory.GetGrain<ISchedulerGrain>(0).Remove(JobId));
         await CheckDrained();
     }
@@ -230,6 +230,13 @@ public sealed class TrainingJobGrain(
     {
         foreach (var n in nodes.Distinct())
             await BestEffort($"release node {n}", () => GrainFactory.GetGrain<INodeGrain>(n).Release(JobId));
+    }
+
+    /// <summary>The failed generation's survivors are killed, not stopped gracefully: their state is rolled back anyway.</summary>
+    private async Task KillOnNodes(IEnumerable<string> nodes)
+    {
+        foreach (var n in nodes.Distinct())
+            await BestEffort($"stop the ranks on node {n}", () => GrainFactory.GetGrain<INodeGrain>(n).Kill(JobId));
     }
 
     private async Task BestEffort(string what, Func<Task> call)
@@ -266,8 +273,8 @@ public sealed class TrainingJobGrain(
             if (live.Count > 0 && !timedOut)
             {
                 await state.WriteStateAsync();
-                // Again, in case a release was lost: the agents stop the old generation's ranks only when told.
-                await ReleaseNodes(live.Select(r => r.Node));
+                // Again, in case an order was lost: the agents stop the old generation's ranks only when told.
+                await KillOnNodes(live.Select(r => r.Node));
                 return;
             }
             if (live.Count > 0)

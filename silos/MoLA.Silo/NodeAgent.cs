@@ -91,10 +91,11 @@ public sealed class NodeAgent(
             log.LogWarning("Node agent {Node}: heartbeat failed: {Error}", options.NodeName, e.Message);
             return;
         }
-        var wanted = desired.ToDictionary(a => a.Key);
+        var wanted = desired.Where(a => !a.Kill).ToDictionary(a => a.Key);
+        var kill = desired.Where(a => a.Kill).Select(a => a.Key).ToHashSet();
         // A job's new generation waits until its older generation's processes on this node are gone (they may still be
         // writing their run directory).
-        foreach (var a in desired.Where(a => !_launched.Contains(a.Key) && !OlderGenerationRuns(a)))
+        foreach (var a in wanted.Values.Where(a => !_launched.Contains(a.Key) && !OlderGenerationRuns(a)))
             Launch(a);
         var now = DateTime.UtcNow;
         // Causes before consequences: a rank killed as hung while stopped, then any rank killed as hung, is reported before
@@ -113,6 +114,10 @@ public sealed class NodeAgent(
                 rank.Dispose();
                 _ranks.Remove(key);
                 metrics.RanksRunning(_ranks.Count);
+            }
+            else if (kill.Contains(key))
+            {
+                rank.Stop(TimeSpan.Zero);
             }
             else if (!wanted.ContainsKey(key))
             {

@@ -144,11 +144,19 @@ internal sealed class RankProcess : IDisposable
         _process.Kill(entireProcessTree: true);
     }
 
-    /// <summary>SIGTERM first (`mola train` checkpoints and exits), SIGKILL when it does not stop in time.</summary>
+    /// <summary>
+    /// SIGTERM first (`mola train` checkpoints and exits), SIGKILL when it does not stop in time; a zero grace kills at
+    /// once.
+    /// </summary>
     public void Stop(TimeSpan grace)
     {
         if (_process.HasExited) return;
-        if (!StopRequested)
+        if (grace == TimeSpan.Zero)
+        {
+            StopRequested = true;
+            _process.Kill(entireProcessTree: true);
+        }
+        else if (!StopRequested)
         {
             StopRequested = true;
             _stopRequestedAt = DateTime.UtcNow;
