@@ -1,4 +1,6 @@
+using MoLA.TestSupport;
 using MoLA.Torch;
+using MoLA.Training.Runs;
 using MoLA.Torch.IO;
 
 namespace MoLA.Cli.Tests;
@@ -14,6 +16,19 @@ internal static class ClusterJobs
         "--prompt-template", "alpaca-short", "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--threads", "1", "--peak-gflops", "100", "--dropout", "0", "--eval-data", "none", .. more,
     ];
+
+    /// <summary>
+    /// Runs <paramref name="job"/> uninterrupted with `mola launch --nproc 2 [launchOptions]` into
+    /// <paramref name="launchDir"/> and asserts the adapter in <paramref name="runDir"/> is bitwise its adapter.
+    /// </summary>
+    public static void AssertAdapterOfLaunch(string launchDir, string runDir, string[] job, params string[] launchOptions)
+    {
+        var launch = Cli.ChildProcess(new Dictionary<string, string>(),
+            ["launch", "--nproc", "2", .. launchOptions, "--master-port", LoopbackPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--", "train", "--out", launchDir, .. job]);
+        Assert.True(launch.ExitCode == 0, launch.ToString());
+        AssertSameAdapter(Path.Combine(launchDir, RunFiles.AdapterDir), Path.Combine(runDir, RunFiles.AdapterDir));
+    }
 
     /// <summary>
     /// Bitwise: the cluster's ranks and `mola launch`'s are the same programs with the same inputs on the same machine

@@ -50,11 +50,7 @@ public sealed class EmbeddedClusterTests : IDisposable
         var jobId = job.GetProperty("job_id").GetString()!;
         var runDir = job.GetProperty("run_directory").GetString()!;
 
-        var launchDir = Path.Combine(Root, "launch");
-        var launch = Cli.ChildProcess(new Dictionary<string, string>(),
-            ["launch", "--nproc", "2", "--master-port", Inv(LoopbackPorts.Free()), "--", "train", "--out", launchDir, .. ClusterJobs.TinyJob()]);
-        Assert.True(launch.ExitCode == 0, launch.ToString());
-        ClusterJobs.AssertSameAdapter(Path.Combine(launchDir, RunFiles.AdapterDir), Path.Combine(runDir, RunFiles.AdapterDir));
+        ClusterJobs.AssertAdapterOfLaunch(Path.Combine(Root, "launch"), runDir, ClusterJobs.TinyJob());
 
         // /metrics (Prometheus text, no token): the silo's instruments and Orleans' own.
         using (var http = new HttpClient())

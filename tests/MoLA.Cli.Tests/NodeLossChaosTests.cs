@@ -57,11 +57,7 @@ public sealed class NodeLossChaosTests : IDisposable
 
         var runDir = done.GetProperty("run_directory").GetString()!;
         Assert.Equal(Enumerable.Range(1, Steps), new RunDirectory(runDir).ReadSteps(tolerateTruncatedTail: false).Select(s => s.Step));
-        var reference = Path.Combine(_cluster.Root, "uninterrupted");
-        var launch = Cli.ChildProcess(new Dictionary<string, string>(),
-            ["launch", "--nproc", "2", "--master-port", LoopbackPorts.Free().ToString(CultureInfo.InvariantCulture), "--", "train", "--out", reference, .. job]);
-        Assert.True(launch.ExitCode == 0, launch.ToString());
-        ClusterJobs.AssertSameAdapter(Path.Combine(reference, RunFiles.AdapterDir), Path.Combine(runDir, RunFiles.AdapterDir));
+        ClusterJobs.AssertAdapterOfLaunch(Path.Combine(_cluster.Root, "uninterrupted"), runDir, job);
     }
 
     private static List<string> Nodes(JsonElement job) =>

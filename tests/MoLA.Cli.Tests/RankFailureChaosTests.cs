@@ -134,12 +134,8 @@ public sealed class RankFailureChaosTests : IDisposable
     {
         var runDir = job.GetProperty("run_directory").GetString()!;
         Assert.Equal(Enumerable.Range(1, Steps), new RunDirectory(runDir).ReadSteps(tolerateTruncatedTail: false).Select(s => s.Step));
-        var reference = Path.Combine(_cluster.Root, "uninterrupted");
-        var launch = Cli.ChildProcess(new Dictionary<string, string>(),
-            ["launch", "--nproc", "2", "--master-port", LoopbackPorts.Free().ToString(CultureInfo.InvariantCulture), "--", "train", "--out", reference,
-             .. ClusterJobs.TinyJobOf(Steps, "--checkpoint-every", CheckpointEvery.ToString(CultureInfo.InvariantCulture))]);
-        Assert.True(launch.ExitCode == 0, launch.ToString());
-        ClusterJobs.AssertSameAdapter(Path.Combine(reference, RunFiles.AdapterDir), Path.Combine(runDir, RunFiles.AdapterDir));
+        ClusterJobs.AssertAdapterOfLaunch(Path.Combine(_cluster.Root, "uninterrupted"), runDir,
+            ClusterJobs.TinyJobOf(Steps, "--checkpoint-every", CheckpointEvery.ToString(CultureInfo.InvariantCulture)));
     }
 
     private static long Step(JsonElement job) => job.GetProperty("step").GetInt64();

@@ -75,13 +75,8 @@ internal sealed class SiloCluster : IDisposable
         var nodes = job.GetProperty("ranks").EnumerateArray().Select(r => r.GetProperty("node").GetString()).Order().ToList();
         Assert.Equal(["node-a", "node-b"], nodes);
 
-        var launchDir = Path.Combine(_root, $"launch-dp{dp}-ep{ep}");
-        var launch = Cli.ChildProcess(new Dictionary<string, string>(),
-            ["launch", "--nproc", "2", "--dp", Inv(dp), "--ep", Inv(ep), "--master-port", Inv(LoopbackPorts.Free()), "--",
-             "train", "--out", launchDir, .. ClusterJobs.TinyJob()]);
-        Assert.True(launch.ExitCode == 0, launch.ToString());
-        ClusterJobs.AssertSameAdapter(Path.Combine(launchDir, RunFiles.AdapterDir),
-            Path.Combine(job.GetProperty("run_directory").GetString()!, RunFiles.AdapterDir));
+        ClusterJobs.AssertAdapterOfLaunch(Path.Combine(_root, $"launch-dp{dp}-ep{ep}"), job.GetProperty("run_directory").GetString()!,
+            ClusterJobs.TinyJob(), "--dp", Inv(dp), "--ep", Inv(ep));
     }
 
     private int AliveNodes(SiloProcess silo)
