@@ -17,6 +17,8 @@ public interface ITrainingJobGrain : IGrainWithStringKey
     Task ReportStarted(int generation, int rank, int processId);
     Task ReportProgress(int generation, int rank, RankProgress progress);
     Task ReportCheckpoint(int generation, string checkpoint);
+    /// <summary>Rank 0 evaluated the model (see <see cref="JobEvaluation"/>).</summary>
+    Task ReportEvaluation(int generation, JobEvaluation evaluation);
     Task ReportExited(int generation, int rank, RankExit exit);
 }
 
@@ -53,11 +55,33 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     Task Schedule();
 }
 
-/// <summary>Every job id the cluster has seen, oldest first (key 0).</summary>
+/// <summary>Every id the cluster has seen, oldest first: key <see cref="Catalogs.Jobs"/> lists jobs, <see cref="Catalogs.Sweeps"/> sweeps.</summary>
 public interface IJobCatalogGrain : IGrainWithIntegerKey
 {
     Task Add(string jobId);
     Task<List<string>> List();
+}
+
+public static class Catalogs
+{
+    public const long Jobs = 0;
+    public const long Sweeps = 1;
+}
+
+/// <summary>
+/// One allocation sweep (key: sweep id): submits its trials as training jobs as the cluster has room, follows them,
+/// retries failed ones, stops configurations ASHA rules out, persisted and driven by a reminder after a silo restart.
+/// </summary>
+public interface ISweepGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the sweep and starts its first trials. Refused if the id is taken.</summary>
+    Task<SweepStatus> Start(SweepSpec spec);
+    [AlwaysInterleave]
+    Task<SweepStatus?> GetStatus();
+    /// <summary>Cancels every trial not yet ended (their jobs too).</summary>
+    Task<SweepStatus> Cancel(string reason);
+    /// <summary>Follow the trials' jobs, apply ASHA, submit what fits (also run on a timer).</summary>
+    Task Advance();
 }
 
 /// <summary>Expert placement of one job (key: job id), per generation.</summary>

@@ -46,6 +46,8 @@ public sealed record JobStatus
     [Id(15)] public double? RecoverySeconds { get; init; }
     /// <summary>While Restarting: the generation being stopped has no process left (or its node is gone), so the next may start.</summary>
     [Id(16)] public bool Drained { get; init; }
+    /// <summary>Rank 0's evaluations by step (a step evaluated again after a restart keeps the newest), oldest first.</summary>
+    [Id(17)] public List<JobEvaluation> Evaluations { get; init; } = [];
 
     /// <summary>The slowest rank's step: every rank has completed it.</summary>
     public long Step => Ranks.Count == 0 ? 0 : Ranks.Min(r => r.Progress?.Step ?? 0);

@@ -13,6 +13,8 @@ public sealed class ControlPlaneOptions
     public TimeSpan WatchdogPeriod { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>How often the scheduler retries queued jobs (nodes come and go between submissions).</summary>
     public TimeSpan SchedulerPeriod { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>How often a running sweep follows its trials' jobs and submits what fits.</summary>
+    public TimeSpan SweepPeriod { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>
     /// After a failure, how long the job waits for the failed generation's ranks to report their exits before it starts
     /// the next one anyway (the agent's stop grace is 10 s: SIGTERM, then SIGKILL).

@@ -6,7 +6,7 @@ public sealed class JobCatalogRecord
     [Id(0)] public List<string> JobIds { get; set; } = [];
 }
 
-/// <summary>Every job id the cluster has seen, in submission order (what `GET /api/jobs` lists).</summary>
+/// <summary>Every id the cluster has seen of one kind (jobs, sweeps), in submission order (what `GET /api/jobs` lists).</summary>
 public sealed class JobCatalogGrain([PersistentState("catalog", StorageNames.Grains)] IPersistentState<JobCatalogRecord> state) : Grain, IJobCatalogGrain
 {
     public async Task Add(string jobId)

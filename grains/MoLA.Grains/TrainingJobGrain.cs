@@ -67,7 +67,7 @@ public sealed class TrainingJobGrain(
         };
         await state.WriteStateAsync();
         ControlPlaneMetrics.JobActive(JobId, JobState.Queued, 0);
-        await GrainFactory.GetGrain<IJobCatalogGrain>(0).Add(JobId);
+        await GrainFactory.GetGrain<IJobCatalogGrain>(Catalogs.Jobs).Add(JobId);
         await this.RegisterOrUpdateReminder(WatchdogReminder, _options.ReminderPeriod, _options.ReminderPeriod);
         StartWatchdog();
         await GrainFactory.GetGrain<ISchedulerGrain>(0).Enqueue(JobId, 1, spec, now);
@@ -163,6 +163,17 @@ public sealed class TrainingJobGrain(
     {
         if (!Current(generation)) return;
         state.State.Status = Status with { LastCheckpoint = checkpoint };
+        await state.WriteStateAsync();
+    }
+
+    public async Task ReportEvaluation(int generation, JobEvaluation evaluation)
+    {
+        if (!Current(generation)) return;
+        // Persisted at once: evaluations are rare, and a sweep's scheduler decides on them.
+        state.State.Status = Status with
+        {
+            Evaluations = [.. Status.Evaluations.Where(e => e.Step != evaluation.Step), evaluation],
+        };
         await state.WriteStateAsync();
     }
 

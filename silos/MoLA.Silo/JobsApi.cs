@@ -53,7 +53,7 @@ public static class JobsApi
         api.MapGet("/jobs", async (IGrainFactory grains) =>
         {
             var views = new List<JobView>();
-            foreach (var id in await grains.GetGrain<IJobCatalogGrain>(0).List())
+            foreach (var id in await grains.GetGrain<IJobCatalogGrain>(Catalogs.Jobs).List())
                 if (await grains.GetGrain<ITrainingJobGrain>(id).GetStatus() is { } s) views.Add(JobView.From(s));
             return Results.Json(views, SiloJson.Options);
         });
@@ -74,6 +74,8 @@ public static class JobsApi
             return File.Exists(file) ? Results.Text(await ReadShared(file), "text/plain") : Results.Text("", "text/plain");
         });
 
+        SweepsApi.Map(api, options);
+
         api.MapGet("/nodes", async (IGrainFactory grains, Microsoft.Extensions.Options.IOptions<ControlPlaneOptions> controlPlane) =>
         {
             var views = new List<NodeView>();
@@ -88,24 +90,11 @@ public static class JobsApi
     /// <summary>Validates everything before anything is written: settings, shape, capacity.</summary>
     private static async Task<(JobSpec, string)> Prepare(SubmitJobRequest body, SiloOptions options, IGrainFactory grains, IJobSpecValidator validator)
     {
-        var dp = body.Dp ?? 1;
-        var ep = body.Ep ?? 1;
-        if (dp < 1) throw new JobSpecException("dp", $"must be >= 1, got {dp}");
-        if (ep < 1) throw new JobSpecException("ep", $"must be >= 1, got {ep}");
-        var maxRestarts = body.MaxRestarts ?? JobSpec.DefaultMaxRestarts;
-        if (maxRestarts is < 0 or > 1000) throw new JobSpecException("max-restarts", $"must be in [0, 1000], got {maxRestarts}");
-        var hangTimeout = body.HangTimeout ?? JobSpec.DefaultHangTimeout.TotalSeconds;
-        if (!double.IsFinite(hangTimeout) || hangTimeout < 1 || hangTimeout > 7 * 24 * 3600)
-            throw new JobSpecException("hang-timeout", $"must be a number of seconds in [1, 604800], got {hangTimeout.ToString(CultureInfo.InvariantCulture)}");
+        var (dp, ep, maxRestarts, hangTimeout) = Shape(body.Dp, body.Ep, body.MaxRestarts, body.HangTimeout);
         var settings = body.Settings ?? [];
-        if (settings.ContainsKey("out")) throw new JobSpecException("out", "is chosen by the cluster (the job's run directory under the run root); leave it out");
-        if (settings.ContainsKey("resume")) throw new JobSpecException("resume", "is not a cluster job setting");
-        var device = validator.Validate(settings, dp, ep);
-        var capacity = await grains.GetGrain<ISchedulerGrain>(0).Capacity();
-        var slots = capacity.GetValueOrDefault(device);
-        if (dp * ep > slots)
-            throw new JobSpecException("dp", $"dp {dp} x ep {ep} = {dp * ep} ranks, but the cluster has {slots} {device} device slot{(slots == 1 ? "" : "s")} on live nodes");
-        var id = NewJobId();
+        var device = ValidateSettings(settings, dp, ep, validator, "");
+        await CheckCapacity(grains, device, dp, ep);
+        var id = NewId("job");
         var name = string.IsNullOrWhiteSpace(body.Name) ? id : body.Name.Trim();
         var runDirectory = Path.Combine(Path.GetFullPath(options.RunRoot), id);
         var spec = new JobSpec
@@ -118,13 +107,55 @@ public static class JobsApi
             RunDirectory = runDirectory,
             Device = device,
             MaxRestarts = maxRestarts,
-            HangTimeout = TimeSpan.FromSeconds(hangTimeout),
+            HangTimeout = hangTimeout,
         };
         return (spec, id);
     }
 
-    private static string NewJobId() =>
-        string.Create(CultureInfo.InvariantCulture, $"job-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant()}");
+    /// <summary>The parallel shape and restart policy of a job (or of every trial of a sweep), validated.</summary>
+    internal static (int Dp, int Ep, int MaxRestarts, TimeSpan HangTimeout) Shape(int? dpValue, int? epValue, int? maxRestartsValue, double? hangTimeoutValue)
+    {
+        var dp = dpValue ?? 1;
+        var ep = epValue ?? 1;
+        if (dp < 1) throw new JobSpecException("dp", $"must be >= 1, got {dp}");
+        if (ep < 1) throw new JobSpecException("ep", $"must be >= 1, got {ep}");
+        var maxRestarts = maxRestartsValue ?? JobSpec.DefaultMaxRestarts;
+        if (maxRestarts is < 0 or > 1000) throw new JobSpecException("max-restarts", $"must be in [0, 1000], got {maxRestarts}");
+        var hangTimeout = hangTimeoutValue ?? JobSpec.DefaultHangTimeout.TotalSeconds;
+        if (!double.IsFinite(hangTimeout) || hangTimeout < 1 || hangTimeout > 7 * 24 * 3600)
+            throw new JobSpecException("hang-timeout", $"must be a number of seconds in [1, 604800], got {hangTimeout.ToString(CultureInfo.InvariantCulture)}");
+        return (dp, ep, maxRestarts, TimeSpan.FromSeconds(hangTimeout));
+    }
+
+    /// <summary>
+    /// A job's `mola train` settings, validated as `mola train` would; returns the device kind. <paramref name="prefix"/>
+    /// names where the settings sit in a larger request ("trials[3] t04."), so the error names the field at fault.
+    /// </summary>
+    internal static string ValidateSettings(IReadOnlyDictionary<string, string> settings, int dp, int ep, IJobSpecValidator validator, string prefix)
+    {
+        if (settings.ContainsKey("out")) throw new JobSpecException(prefix + "out", "is chosen by the cluster (the job's run directory under the run root); leave it out");
+        if (settings.ContainsKey("resume")) throw new JobSpecException(prefix + "resume", "is not a cluster job setting");
+        try
+        {
+            return validator.Validate(settings, dp, ep);
+        }
+        catch (JobSpecException e) when (prefix.Length > 0)
+        {
+            throw new JobSpecException(prefix + e.Field, e.Message[(e.Field.Length + 2)..]);
+        }
+    }
+
+    internal static async Task CheckCapacity(IGrainFactory grains, string device, int dp, int ep)
+    {
+        var capacity = await grains.GetGrain<ISchedulerGrain>(0).Capacity();
+        var slots = capacity.GetValueOrDefault(device);
+        if (dp * ep > slots)
+            throw new JobSpecException("dp", $"dp {dp} x ep {ep} = {dp * ep} ranks, but the cluster has {slots} {device} device slot{(slots == 1 ? "" : "s")} on live nodes");
+    }
+
+    /// <summary>"job-20261207-194100-3fa2": sortable by time, unique enough across silos with the random tail.</summary>
+    internal static string NewId(string kind) =>
+        string.Create(CultureInfo.InvariantCulture, $"{kind}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant()}");
 
     private static async Task<JobStatus?> Find(IGrainFactory grains, string id) =>
         id.Length is > 0 and <= 100 ? await grains.GetGrain<ITrainingJobGrain>(id).GetStatus() : null;
@@ -136,10 +167,10 @@ public static class JobsApi
         return await reader.ReadToEndAsync();
     }
 
-    private static IResult BadRequest(string field, string message) =>
+    internal static IResult BadRequest(string field, string message) =>
         Results.Json(new { error = $"{field}: {message}", field }, statusCode: 400);
 
     private static IResult NotFound(string id) => Results.Json(new { error = $"no job '{id}'" }, statusCode: 404);
 
-    private static Exception Inner(Exception e) => e.InnerException ?? e;
+    internal static Exception Inner(Exception e) => e.InnerException ?? e;
 }

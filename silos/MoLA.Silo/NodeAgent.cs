@@ -149,6 +149,12 @@ public sealed class NodeAgent(
                     _wake.Release();
                 }
                 else _latestProgress[a.Key] = (a, p);
+            }, evaluation =>
+            {
+                // After the steps before it (a sweep judges a trial on it as soon as it arrives).
+                QueueLatestProgress(a);
+                Enqueue(() => grains.GetGrain<ITrainingJobGrain>(a.JobId).ReportEvaluation(a.Generation, evaluation));
+                _wake.Release();
             });
             _ranks[a.Key] = rank;
             metrics.RanksRunning(_ranks.Count);

@@ -56,7 +56,8 @@ internal sealed class RankProcess : IDisposable
         ProcessId = process.Id;
     }
 
-    public static RankProcess Start(RankAssignment a, RankProgram program, int threads, Action<RankProgress> onProgress)
+    public static RankProcess Start(RankAssignment a, RankProgram program, int threads, Action<RankProgress> onProgress,
+        Action<JobEvaluation> onEvaluation)
     {
         var jobDirectory = a.Spec.RunDirectory;
         var logFile = JobPaths.RankLog(jobDirectory, a.Rank);
@@ -109,8 +110,8 @@ internal sealed class RankProcess : IDisposable
         // kernel closes it and the rank, reading end of file, stops too.
         var rank = new RankProcess(a, process, log);
         log.WriteLine($"# {DateTime.UtcNow:O} rank {a.Rank} of {a.JobId} generation {a.Generation} started as pid {process.Id}");
-        process.OutputDataReceived += (_, e) => rank.OnLine(e.Data, onProgress);
-        process.ErrorDataReceived += (_, e) => rank.OnLine(e.Data, onProgress);
+        process.OutputDataReceived += (_, e) => rank.OnLine(e.Data, onProgress, onEvaluation);
+        process.ErrorDataReceived += (_, e) => rank.OnLine(e.Data, onProgress, onEvaluation);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return rank;
@@ -169,7 +170,7 @@ internal sealed class RankProcess : IDisposable
         }
     }
 
-    private void OnLine(string? line, Action<RankProgress> onProgress)
+    private void OnLine(string? line, Action<RankProgress> onProgress, Action<JobEvaluation> onEvaluation)
     {
         if (line is null) return;
         if (line.StartsWith(ProgressPrefix, StringComparison.Ordinal) && ParseProgress(line[ProgressPrefix.Length..]) is { } p)
@@ -177,6 +178,13 @@ internal sealed class RankProcess : IDisposable
             Interlocked.Exchange(ref _lastActivityTicks, DateTime.UtcNow.Ticks);
             Volatile.Write(ref _stepped, true);
             onProgress(p);
+            return;
+        }
+        if (line.StartsWith(ProgressPrefix, StringComparison.Ordinal) && ParseEvaluation(line[ProgressPrefix.Length..]) is { } evaluation)
+        {
+            // An evaluation takes a while without steps: it counts as activity for the hang watch.
+            Interlocked.Exchange(ref _lastActivityTicks, DateTime.UtcNow.Ticks);
+            onEvaluation(evaluation);
             return;
         }
         lock (_logLock)
@@ -194,6 +202,23 @@ internal sealed class RankProcess : IDisposable
             var r = doc.RootElement;
             return new RankProgress(r.GetProperty("step").GetInt64(), r.GetProperty("total_steps").GetInt64(),
                 r.GetProperty("loss").GetDouble(), r.GetProperty("tokens_per_second").GetDouble(), DateTime.UtcNow);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>"@mola {"eval_step": N, "accuracy": {"generation": 0.41, ...}}": rank 0's evaluation of the whole set.</summary>
+    internal static JobEvaluation? ParseEvaluation(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var r = doc.RootElement;
+            var accuracy = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var format in r.GetProperty("accuracy").EnumerateObject()) accuracy[format.Name] = format.Value.GetDouble();
+            return new JobEvaluation(r.GetProperty("eval_step").GetInt64(), accuracy, DateTime.UtcNow);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

@@ -179,7 +179,7 @@ public static class SiloHost
         {
             try
             {
-                await grains.GetGrain<IJobCatalogGrain>(0).List();
+                await grains.GetGrain<IJobCatalogGrain>(Catalogs.Jobs).List();
             }
             catch (Exception e)
             {

@@ -11,32 +11,56 @@ public sealed class DemoCommandTests : IDisposable
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
+    /// <summary>
+    /// The demo is a sweep on an embedded cluster in its own process: five trials (each a `mola train` process started by
+    /// the node agent), followed to the end, then results.json, leaderboard.csv and the report from their run directories.
+    /// </summary>
     [Fact]
-    public void QuickDemoTrainsEvaluatesAndComparesTheThreeAllocationsOnTheShippedBase()
+    public void QuickDemoSweepsTheFiveAllocationsOnTheShippedBase_AndComparesThemWithPlainLora()
     {
         var dir = Path.Combine(_root, "demo");
         var run = Cli.InProcess("demo", "--quick", "--out", dir, "--threads", "2", "--json");
         Assert.True(run.ExitCode == 0, run.ToString());
         using var json = JsonDocument.Parse(run.Stdout);
-        var runs = json.RootElement.GetProperty("runs").EnumerateArray().ToList();
-        Assert.Equal(["mola-2468", "uniform-5", "lora-r42"], runs.Select(r => r.GetProperty("name").GetString()));
-        // Equal expert budget for 2468 and uniform; LoRA's rank matches the MoE-LoRA's trainable parameters within 1%.
-        Assert.Equal(40, runs[0].GetProperty("allocation").GetProperty("experts").EnumerateArray().Sum(e => e.GetInt32()));
-        Assert.Equal(40, runs[1].GetProperty("allocation").GetProperty("experts").EnumerateArray().Sum(e => e.GetInt32()));
-        var moe = runs[0].GetProperty("trainable_parameters").GetInt64();
-        var lora = runs[2].GetProperty("trainable_parameters").GetInt64();
+        var results = json.RootElement.GetProperty("results");
+        var configurations = results.GetProperty("configurations").EnumerateArray().ToList();
+        Assert.Equal(["alphalora", "lora", "mola-2468", "mola-8642", "uniform-5"], configurations.Select(c => c.GetProperty("name").GetString()).Order());
+        var byName = configurations.ToDictionary(c => c.GetProperty("name").GetString()!);
+        // Equal expert budget for 2468, 8642, uniform and AlphaLoRA; LoRA's rank matches 2468's trainable parameters within 1%.
+        foreach (var name in new[] { "mola-2468", "mola-8642", "uniform-5", "alphalora" })
+            Assert.Equal(40, byName[name].GetProperty("experts_per_layer").EnumerateArray().Sum(e => e.GetInt32()));
+        var moe = byName["mola-2468"].GetProperty("trainable_parameters").GetInt64();
+        var lora = byName["lora"].GetProperty("trainable_parameters").GetInt64();
         Assert.True(Math.Abs(moe - lora) < moe / 100, $"{moe} vs {lora}");
-        foreach (var r in runs)
+        foreach (var c in configurations)
         {
-            var rows = r.GetProperty("evaluation").GetProperty("rows").EnumerateArray().ToList();
-            Assert.Contains(rows, x => x.GetProperty("format").GetString() == "generation" && x.GetProperty("total").GetInt32() == 10);
-            Assert.Contains(rows, x => x.GetProperty("format").GetString() == "multiple_choice" && x.GetProperty("total").GetInt32() == 10);
+            var accuracy = c.GetProperty("accuracy").EnumerateArray().ToList();
+            Assert.Contains(accuracy, x => x.GetProperty("format").GetString() == "generation" && x.GetProperty("task").GetString() == "all" && x.GetProperty("items").GetInt32() == 10);
+            Assert.Contains(accuracy, x => x.GetProperty("format").GetString() == "multiple_choice" && x.GetProperty("task").GetString() == "all");
+            Assert.Equal("wilson", c.GetProperty("score").GetProperty("interval").GetString()); // one seed: an interval over items
         }
-        // Trained on both answer forms (what multiple-choice scoring reads), with a generation budget that holds the longest answer.
-        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "mola-2468", "run.json")));
-        var settings = config.RootElement.GetProperty("config");
-        Assert.Equal("both", settings.GetProperty("embedded-train-format").GetString());
-        Assert.Equal("80", settings.GetProperty("max-new-tokens").GetString());
+        // Every allocation against plain LoRA, and MoLA's claim on the mirrored pair.
+        Assert.Equal(4, results.GetProperty("comparisons").GetArrayLength());
+        var mirror = Assert.Single(results.GetProperty("mirrors").EnumerateArray());
+        Assert.Equal("mola-2468", mirror.GetProperty("higher_layers").GetString());
+
+        // Each trial ran as a cluster job into the sweep's directory; the sweep file the demo ran is kept beside it.
+        var sweep = json.RootElement.GetProperty("sweep");
+        Assert.Equal("succeeded", sweep.GetProperty("state").GetString());
+        foreach (var t in sweep.GetProperty("trials").EnumerateArray())
+        {
+            Assert.Equal(1, t.GetProperty("attempts").GetInt32());
+            using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(t.GetProperty("run_directory").GetString()!, "run.json")));
+            var settings = config.RootElement.GetProperty("config");
+            // Trained on both answer forms (what multiple-choice scoring reads), with a generation budget that holds the longest answer.
+            Assert.Equal("both", settings.GetProperty("embedded-train-format").GetString());
+            Assert.Equal("80", settings.GetProperty("max-new-tokens").GetString());
+        }
+        Assert.True(File.Exists(json.RootElement.GetProperty("sweep_file").GetString()));
+        var directory = sweep.GetProperty("directory").GetString()!;
+        Assert.True(File.Exists(Path.Combine(directory, "results.json")));
+        Assert.True(File.Exists(Path.Combine(directory, "leaderboard.csv")));
+        Assert.False(Directory.Exists(Path.Combine(dir, ".cluster"))); // the embedded cluster's state goes with it
         var report = json.RootElement.GetProperty("report").GetString()!;
         Assert.Contains("data-chart=\"expert-load\"", File.ReadAllText(report));
     }

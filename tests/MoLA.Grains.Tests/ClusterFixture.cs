@@ -32,6 +32,7 @@ public sealed class ClusterFixture : IDisposable
                 o.WatchdogPeriod = TimeSpan.FromMilliseconds(200);
                 o.NodeSilentAfter = TimeSpan.FromSeconds(3);
                 o.DrainTimeout = TimeSpan.FromSeconds(3);
+                o.SweepPeriod = TimeSpan.FromMilliseconds(200);
             });
         }
     }

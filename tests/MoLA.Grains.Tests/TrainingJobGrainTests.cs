@@ -83,7 +83,7 @@ public sealed class TrainingJobGrainTests(ClusterFixture fixture)
         var node = await Node(Grains, Unique("node"), 1, kind);
         await Task.Delay(600);
         Assert.Empty(await node.Heartbeat(new NodeHeartbeat([])));
-        Assert.Contains(id, await Grains.GetGrain<IJobCatalogGrain>(0).List());
+        Assert.Contains(id, await Grains.GetGrain<IJobCatalogGrain>(Catalogs.Jobs).List());
     }
 
     [Fact]

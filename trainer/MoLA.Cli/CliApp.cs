@@ -33,6 +33,7 @@ public static class CliApp
         root.Subcommands.Add(JobCommands.Status());
         root.Subcommands.Add(JobCommands.Cancel());
         root.Subcommands.Add(JobCommands.Logs());
+        root.Subcommands.Add(SweepCommand.Create());
         var bench = new Command("bench", "Benchmarks of this machine and of MoLA.Torch against PyTorch");
         bench.Subcommands.Add(BenchOpsCommand.Create());
         bench.Subcommands.Add(BenchAlphaCommand.Create());

@@ -6,7 +6,7 @@ using MoLA.Silo;
 
 namespace MoLA.Cli.Cluster;
 
-/// <summary>The REST API from the client commands (submit, jobs, status, cancel, logs). Errors carry the server's message.</summary>
+/// <summary>The REST API from the client commands (submit, jobs, status, cancel, logs, sweep). Errors carry the server's message.</summary>
 internal sealed class ClusterClient : IDisposable
 {
     private readonly HttpClient _http;
@@ -26,6 +26,11 @@ internal sealed class ClusterClient : IDisposable
     public Task<List<JobView>> Jobs() => Send<List<JobView>>(HttpMethod.Get, "api/jobs");
     public Task<JobView> Status(string id) => Send<JobView>(HttpMethod.Get, $"api/jobs/{Uri.EscapeDataString(id)}");
     public Task<JobView> Cancel(string id) => Send<JobView>(HttpMethod.Post, $"api/jobs/{Uri.EscapeDataString(id)}/cancel");
+
+    public Task<SweepView> SubmitSweep(SubmitSweepRequest request) => Send<SweepView>(HttpMethod.Post, "api/sweeps", request);
+    public Task<List<SweepView>> Sweeps() => Send<List<SweepView>>(HttpMethod.Get, "api/sweeps");
+    public Task<SweepView> Sweep(string id) => Send<SweepView>(HttpMethod.Get, $"api/sweeps/{Uri.EscapeDataString(id)}");
+    public Task<SweepView> CancelSweep(string id) => Send<SweepView>(HttpMethod.Post, $"api/sweeps/{Uri.EscapeDataString(id)}/cancel");
 
     public async Task<string> Logs(string id, int rank)
     {

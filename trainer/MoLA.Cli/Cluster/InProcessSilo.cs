@@ -8,19 +8,20 @@ namespace MoLA.Cli.Cluster;
 
 /// <summary>
 /// A one-node embedded cluster inside this process, on free loopback ports under a given directory, for the cluster
-/// benchmarks: started and ready (its agent registered) when constructed, stopped when disposed.
+/// benchmarks and the demo: started and ready (its agent registered) when constructed, stopped when disposed.
 /// </summary>
 internal sealed class InProcessSilo : IDisposable
 {
     private readonly WebApplication _app;
 
-    public InProcessSilo(string root, int cpuSlots)
+    /// <param name="runRoot">Where jobs and sweeps write (default: ROOT/state/runs).</param>
+    public InProcessSilo(string root, int cpuSlots, string? runRoot = null, int threadsPerSlot = 1)
     {
         Options = new SiloOptions
         {
-            NodeName = "bench", StateDirectory = Path.Combine(root, "state"), RunRoot = Path.Combine(root, "state", "runs"),
-            SiloPort = FreePort(), GatewayPort = FreePort(), ApiPort = FreePort(), RendezvousPortStart = FreePort(), RendezvousPortCount = 1,
-            CpuSlots = cpuSlots, ThreadsPerSlot = 1,
+            NodeName = "local", StateDirectory = Path.Combine(root, "state"), RunRoot = runRoot ?? Path.Combine(root, "state", "runs"),
+            SiloPort = FreePort(), GatewayPort = FreePort(), ApiPort = FreePort(), RendezvousPortStart = FreePort(), RendezvousPortCount = cpuSlots,
+            CpuSlots = cpuSlots, ThreadsPerSlot = threadsPerSlot,
         };
         _app = SiloHost.Build(Options, new TrainJobValidator(), SelfProgram.Get(), logging => { });
         _app.StartAsync().GetAwaiter().GetResult();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using MoLA.Model.ParameterCounting;
 using MoLA.Training.Data;
 
@@ -48,6 +49,7 @@ public sealed record TrainSettings
         new("keep-last", "Checkpoints to keep (0 = all)", "N", "3"),
         new("resume", "Continue the run in --out from its newest checkpoint: true | false | auto (resume when --out holds a complete checkpoint, else start; what cluster ranks use)", "MODE", "false"),
         new("eval-every", "Evaluate every N steps (0 = only at the end)", "N", "0"),
+        new("eval-at", "Also evaluate at these steps (comma list, e.g. a sweep's ASHA rungs 40,120)", "LIST"),
         new("eval-format", "generation | multiple-choice | both", "FORMAT", "generation"),
         new("eval-limit", "Evaluate at most N examples (0 = all)", "N", "0"),
         new("max-new-tokens", "Greedy generation budget per answer (the built-in benchmark's longest answer is 65 tokens with EOS)", "N", "128"),
@@ -100,6 +102,8 @@ public sealed record TrainSettings
     /// <summary>resume auto: continue when --out holds a complete checkpoint, else start (a relaunched cluster rank).</summary>
     public bool ResumeAuto { get; init; }
     public int EvalEvery { get; init; }
+    /// <summary>Steps to evaluate at besides every EvalEvery (ascending, distinct).</summary>
+    public IReadOnlyList<int> EvalAt { get; init; } = [];
     public required string EvalFormat { get; init; }
     public int EvalLimit { get; init; }
     public int MaxNewTokens { get; init; }
@@ -175,6 +179,7 @@ public sealed record TrainSettings
             Resume = s.String("resume") is not "auto" && s.Bool("resume"),
             ResumeAuto = s.String("resume") is "auto",
             EvalEvery = s.Int("eval-every", 0),
+            EvalAt = StepList(s, "eval-at"),
             EvalFormat = s.Choice("eval-format", "generation", "multiple-choice", "both"),
             EvalLimit = s.Int("eval-limit", 0),
             MaxNewTokens = s.Int("max-new-tokens", 1, 4096),
@@ -196,6 +201,21 @@ public sealed record TrainSettings
         if (settings.Method == "lora" && (settings.AuxLossCoefficient != 0 || settings.ContrastiveLossCoefficient != 0 || settings.ZLossCoefficient != 0))
             throw s.Invalid("method", "plain LoRA has no router: aux-loss-coef, contrastive-loss-coef and z-loss-coef must be 0");
         return settings;
+    }
+
+    /// <summary>A comma list of steps >= 1, strictly ascending (empty when unset).</summary>
+    private static IReadOnlyList<int> StepList(Settings s, string name)
+    {
+        if (s.String(name) is not { Length: > 0 } text) return [];
+        var steps = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var step) || step < 1)
+                throw s.Invalid(name, $"'{part}' is not a step >= 1 (expected a comma list such as 40,120)");
+            if (steps.Count > 0 && step <= steps[^1]) throw s.Invalid(name, $"steps must be ascending, got {steps[^1]} then {step}");
+            steps.Add(step);
+        }
+        return steps;
     }
 
     private static IReadOnlyList<LlamaProjection> ParseModules(Settings s)

@@ -44,4 +44,18 @@ internal static class AgentProgress
         lock (Console.Out) Console.Out.WriteLine(line);
         Console.Out.Flush();
     }
+
+    /// <summary>
+    /// Rank 0's evaluation of the whole set: "@mola {"eval_step": N, "accuracy": {"generation": 0.41}}", what a sweep's
+    /// scheduler compares trials on at its rungs.
+    /// </summary>
+    public static void Evaluation(long step, MoLA.Training.Runs.EvaluationSummary summary)
+    {
+        if (!Enabled) return;
+        var formats = summary.Rows.Where(r => r.Task == "all")
+            .Select(r => string.Create(CultureInfo.InvariantCulture, $"\"{r.Format}\":{r.Accuracy:R}"));
+        var line = string.Create(CultureInfo.InvariantCulture, $"{Prefix}{{\"eval_step\":{step},\"accuracy\":{{{string.Join(",", formats)}}}}}");
+        lock (Console.Out) Console.Out.WriteLine(line);
+        Console.Out.Flush();
+    }
 }

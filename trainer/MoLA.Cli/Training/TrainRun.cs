@@ -183,17 +183,18 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
 
         while (trainer.Step < totalSteps && !cancel.IsCancellationRequested)
         {
-            var stop = s.EvalEvery > 0 ? Math.Min(totalSteps, (trainer.Step / s.EvalEvery + 1) * s.EvalEvery) : totalSteps;
+            var stop = NextEvaluation(s, trainer.Step, totalSteps);
             trainer.Train(stop, cancel);
             var load = JobExpertTokens(trainer, engine); // every rank: a collective under dp/ep
             if (writer) WriteExpertLoad(run, trainer, load, previousLoad);
             // Decided alike on every rank (no rank test): under ep > 1 the evaluation model needs every rank's experts.
-            if (s.EvalEvery > 0 && trainer.Step == stop && stop < totalSteps && !cancel.IsCancellationRequested && data.Eval.Count > 0
+            if (trainer.Step == stop && stop < totalSteps && !cancel.IsCancellationRequested && data.Eval.Count > 0
                 && evalModels.For(trainer) is { } evalModel)
             {
                 var interim = evaluator.Evaluate(evalModel, tokenizer, data.Eval, s);
                 progress.Message($"eval at step {trainer.Step}: " + string.Join("  ", interim.Rows.Where(r => r.Task == "all")
                     .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Format} {r.Accuracy:P1} [{r.CiLow:P1}, {r.CiHigh:P1}]"))));
+                if (writer) AgentProgress.Evaluation(trainer.Step, interim);
             }
         }
         progress.EndLine();
@@ -219,11 +220,21 @@ public sealed class TrainRun(TrainSettings settings, TextWriter log, bool intera
             {
                 evaluation = evaluator.Evaluate(evalModel, tokenizer, data.Eval, s);
                 run.WriteEvaluation(evaluation);
+                if (writer) AgentProgress.Evaluation(trainer.Step, evaluation);
             }
         }
         var tokensPerSecond = seconds > 0 ? tokens / seconds : 0;
         return new TrainResult(run.Path, name, s.Method, allocationSummary, trainable, trainer.Step, totalSteps, interrupted, lastLoss,
             tokensPerSecond, lastMfu, (DateTime.UtcNow - started).TotalSeconds, evaluation, endpoint?.Url.ToString(), checkpointPath);
+    }
+
+    /// <summary>The step the loop trains to next: the next multiple of eval-every or eval-at step, else the end.</summary>
+    internal static int NextEvaluation(TrainSettings s, long step, int totalSteps)
+    {
+        var stop = s.EvalEvery > 0 ? (int)Math.Min(totalSteps, (step / s.EvalEvery + 1) * s.EvalEvery) : totalSteps;
+        foreach (var at in s.EvalAt)
+            if (at > step) return Math.Min(stop, Math.Min(at, totalSteps));
+        return stop;
     }
 
     /// <summary>The experts per layer the settings ask for (plain LoRA: one expert, top-1, no routing choice).</summary>
