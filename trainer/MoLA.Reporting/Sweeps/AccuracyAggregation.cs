@@ -61,8 +61,9 @@ internal static class AccuracyAggregation
         var items = rows.Sum(r => r.Total);
         if (rows.Count == 1)
         {
+            // The mean is the observed accuracy (not the Wilson interval's centre, which is pulled towards 1/2).
             var w = Wilson.Proportion(rows[0].Correct, rows[0].Total);
-            return new AccuracyResult(dataset, format, task, w.Estimate, w.Low, w.High, "wilson", 1, items);
+            return new AccuracyResult(dataset, format, task, rows[0].Correct / (double)rows[0].Total, w.Low, w.High, "wilson", 1, items);
         }
         var t = MeanInterval.T(rows.Select(r => r.Correct / (double)r.Total).ToList());
         return new AccuracyResult(dataset, format, task, t.Estimate, t.Low, t.High, "t", rows.Count, items);

@@ -28,14 +28,16 @@ internal static class MirrorAnalysis
         if (c is null)
             return NotDetectable(shape, mirror, higher, lower, seeds, null, $"{higher} and {lower} share no finished seed");
         var outcome = c.Low > 0 ? "supported" : c.High < 0 ? "contradicted" : "not detectable";
+        var by = Points(Math.Abs(c.Difference));
         var how = outcome switch
         {
-            "supported" => $"{higher} (more experts in higher layers) is better than {lower}",
-            "contradicted" => $"{higher} (more experts in higher layers) is worse than {lower}",
+            "supported" => $"{higher} (more experts in higher layers) is better than {lower} by {by} points",
+            "contradicted" => $"{higher} (more experts in higher layers) is worse than {lower} by {by} points",
             _ => $"no detectable difference between {higher} (more experts in higher layers) and {lower}",
         };
-        var statement = $"Higher layers need more experts: {outcome} on this model: {how} by {Points(c.Difference)} points " +
-            $"[{Points(c.Low)}, {Points(c.High)}] (95% interval), p = {c.PValue.ToString("G2", Inv)}, {c.Items} paired items over {Seeds(seeds)}.";
+        var statement = $"Higher layers need more experts: {outcome} on this model: {how} " +
+            $"(difference {Points(c.Difference)} points [{Points(c.Low)}, {Points(c.High)}], 95% interval; p = {c.PValue.ToString("G2", Inv)}; " +
+            $"{c.Items} paired items over {Seeds(seeds)}).";
         return new MirrorResult(shape, mirror, higher, lower, outcome, seeds, c, statement);
     }
 
