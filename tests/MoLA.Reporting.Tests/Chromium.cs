@@ -22,7 +22,8 @@ internal static class Chromium
         public IReadOnlyList<string> UncaughtErrors => Log.Split('\n').Where(l => l.Contains("CONSOLE", StringComparison.Ordinal) && l.Contains("Uncaught", StringComparison.Ordinal)).ToList();
     }
 
-    public static Rendered Render(string file, TimeSpan timeout)
+    /// <param name="windowSize">"WIDTH,HEIGHT" of the viewport that lays the page out (Chromium's default when null).</param>
+    public static Rendered Render(string file, TimeSpan timeout, string? windowSize = null)
     {
         var profile = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mola-chromium-" + Guid.NewGuid().ToString("N"));
         var psi = new ProcessStartInfo(Path)
@@ -35,6 +36,7 @@ internal static class Chromium
         foreach (var a in new[] { "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--disable-extensions",
                      $"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--dump-dom", new Uri(file).AbsoluteUri })
             psi.ArgumentList.Add(a);
+        if (windowSize is not null) psi.ArgumentList.Insert(0, $"--window-size={windowSize}");
         try
         {
             using var p = Process.Start(psi)!;

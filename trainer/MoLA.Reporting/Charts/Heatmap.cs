@@ -10,7 +10,7 @@ namespace MoLA.Reporting.Charts;
 /// </summary>
 internal static class Heatmap
 {
-    private const int Left = 48, Top = 34, Cell = 22, RowH = 16, LegendW = 180;
+    private const int Left = 48, Top = 34, Cell = 22, RowH = 16, LegendW = 180, LegendLabelW = 175;
 
     public static string Render(string id, string title, ExpertLoadGrid grid)
     {
@@ -18,7 +18,8 @@ internal static class Heatmap
         var maxExperts = grid.Shares.Max(r => r.Length);
         var scaleMax = grid.MaxShare > 0 ? grid.MaxShare : 1;
         var plotW = maxExperts * Cell;
-        var width = Math.Max(Left + plotW + 16, Left + LegendW + 80);
+        // Room for the legend's label right of the scale (about 160 px at 11 px), which an SVG would otherwise clip.
+        var width = Math.Max(Left + plotW + 16, Left + LegendW + 8 + LegendLabelW);
         var height = Top + layers * RowH + 56;
 
         var sb = new StringBuilder();

@@ -11,6 +11,14 @@ internal static class Palette
     /// <summary>Beyond ten runs colours repeat; a dash pattern tells the repeats apart.</summary>
     public static string? Dash(int i) => (i / Categorical.Length) switch { 0 => null, 1 => "6 3", _ => "2 2" };
 
+    private static readonly string?[] Patterns = [null, "8 4", "2 3", "12 3 3 3", "5 5", "1 6", "14 5", "6 2 2 2 2 2"];
+
+    /// <summary>
+    /// A different dash pattern for each of the first eight series (colour and dash both differ), so curves that
+    /// coincide, as configurations of a sweep can, still show each other through the gaps.
+    /// </summary>
+    public static string? Pattern(int i) => Patterns[i % Patterns.Length];
+
     // White to dark blue in five stops (perceptually near-uniform steps of lightness).
     private static readonly (double R, double G, double B)[] Stops =
         [(247, 251, 255), (198, 219, 239), (107, 174, 214), (33, 113, 181), (8, 48, 107)];
