@@ -30,9 +30,9 @@ public sealed class SweepExpansionTests : IDisposable
     [Fact]
     public void Grid_CrossesEntriesAxesAndSeeds_SeedMajor()
     {
-        var request = Expand($"""
+        var request = Expand($$"""
             name: grid
-            {Base}
+            {{Base}}
             allocation: [2468, 8642, uniform, lora]
             axes:
               lr: [1e-3, 3e-3]
@@ -65,12 +65,12 @@ public sealed class SweepExpansionTests : IDisposable
     [Fact]
     public void UniformAndLora_MatchTheTrainableParametersOfTheirTarget()
     {
-        var request = Expand($"""
-            {Base}
+        var request = Expand($$"""
+            {{Base}}
             allocation:
               - 2468
-              - uniform: {{match-parameters-of: mola-2468}}
-              - lora: {{match-parameters-of: mola-2468}}
+              - uniform: {match-parameters-of: mola-2468}
+              - lora: {match-parameters-of: mola-2468}
               - lora: 4
             """);
         var shape = MoLA.Model.Llama.LlamaConfig.Load(MoLA.Cli.Training.ModelResolver.ResolveBaseModel(TrainSettings.Embedded)).ToShape();
@@ -80,7 +80,7 @@ public sealed class SweepExpansionTests : IDisposable
         var rank = (int)Math.Round((double)moe / perRank);
         Assert.Equal(42, rank);
         Assert.Equal(["mola-2468", "uniform-5", $"lora-r{rank}", "lora-r4"], request.Configurations!.Select(c => c.Name));
-        Assert.Contains("matches mola-2468's", request.Configurations[1].Entry);
+        Assert.Contains("matches mola-2468's", request.Configurations![1].Entry);
         Assert.Equal("lora", request.Configurations[2].Settings["method"]);
         Assert.Equal(rank.ToString(System.Globalization.CultureInfo.InvariantCulture), request.Configurations[2].Settings["rank"]);
         Assert.Empty(request.MirrorPairs!);
@@ -89,13 +89,13 @@ public sealed class SweepExpansionTests : IDisposable
     [Fact]
     public void AlphaLora_IsComputedOnceFromTheBaseModelsSpectra_WithTheFirstMolaBudget()
     {
-        var request = Expand($"""
-            {Base}
+        var request = Expand($$"""
+            {{Base}}
             allocation:
               - 2468
               - alphalora
               - name: alpha-24
-                alphalora: {{budget: 24, rounding: largest-remainder}}
+                alphalora: {budget: 24, rounding: largest-remainder}
               - [1, 2, 3, 4, 5, 6, 7, 8]
             """);
         var alpha = request.Configurations![1];
@@ -114,8 +114,8 @@ public sealed class SweepExpansionTests : IDisposable
     [Fact]
     public void RandomSearch_DrawsReproduciblyAndKeepsTheBaseline()
     {
-        var text = $"""
-            {Base}
+        var text = $$"""
+            {{Base}}
             allocation: [2468, 8642, 3553, 5555]
             axes:
               lr: [1e-3, 2e-3, 3e-3]
@@ -137,12 +137,12 @@ public sealed class SweepExpansionTests : IDisposable
     [Fact]
     public void Asha_EvaluatesEveryTrialAtTheRungs()
     {
-        var request = Expand($"""
-            {Base}
+        var request = Expand($$"""
+            {{Base}}
             allocation: [2468, 8642, 5555]
             seeds: [1, 2]
             scheduler: asha
-            asha: {{first-rung: 3, eta: 3, min-seeds: 2}}
+            asha: {first-rung: 3, eta: 3, min-seeds: 2}
             metric: multiple-choice
             """);
         Assert.Equal(new SweepAshaRequest(3, 3, 2), request.Asha);

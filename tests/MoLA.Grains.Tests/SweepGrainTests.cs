@@ -24,7 +24,7 @@ public sealed class SweepGrainTests(ClusterFixture fixture)
         Assert.Equal(SweepState.Running, started.State);
 
         // Two slots, one-rank trials: two run at once, the third waits for a free slot (never a queue of all of them).
-        var running = await WaitFor(sweep, node, s => s.Trials.Count(t => t.JobId is not null) == 2);
+        var running = await WaitForSweep(sweep, node, s => s.Trials.Count(t => t.JobId is not null) == 2);
         await Task.Delay(600);
         Assert.Equal(2, (await sweep.GetStatus())!.Trials.Count(t => t.JobId is not null));
         Assert.Equal(["t1", "t2"], running.Trials.Where(t => t.JobId is not null).Select(t => t.Name));
@@ -36,13 +36,13 @@ public sealed class SweepGrainTests(ClusterFixture fixture)
         Assert.Equal(Path.Combine(spec.Directory, "t1", "attempt-1"), job.Spec.RunDirectory);
 
         await Succeed(first.JobId!, 0.40);
-        var third = await WaitFor(sweep, node, s => s.Trials[2].JobId is not null);
+        var third = await WaitForSweep(sweep, node, s => s.Trials[2].JobId is not null);
         Assert.Equal(TrialState.Succeeded, third.Trials[0].State);
         Assert.Equal(0.40, third.Trials[0].Score);
         await Succeed(third.Trials[1].JobId!, 0.55);
         await Succeed(third.Trials[2].JobId!, 0.50);
 
-        var done = await WaitFor(sweep, node, s => s.State != SweepState.Running);
+        var done = await WaitForSweep(sweep, node, s => s.State != SweepState.Running);
         Assert.Equal(SweepState.Succeeded, done.State);
         Assert.All(done.Trials, t => Assert.Equal(TrialState.Succeeded, t.State));
         Assert.Equal(0.55, done.BestScore);
@@ -57,19 +57,19 @@ public sealed class SweepGrainTests(ClusterFixture fixture)
         var node = await Node(Grains, Unique("node"), 2, kind);
         var sweep = Grains.GetGrain<ISweepGrain>(Unique("sweep"));
         await sweep.Start(Spec(kind, ["good", "bad"], seeds: [7], retries: 1));
-        var s = await WaitFor(sweep, node, x => x.Trials.All(t => t.JobId is not null));
+        var s = await WaitForSweep(sweep, node, x => x.Trials.All(t => t.JobId is not null));
         await Succeed(s.Trials[0].JobId!, 0.6);
 
         var bad = s.Trials[1];
         await Fail(bad.JobId!, "CUDA error: out of memory");
-        var retried = await WaitFor(sweep, node, x => x.Trials[1].Attempts == 2 && x.Trials[1].State != TrialState.Pending);
+        var retried = await WaitForSweep(sweep, node, x => x.Trials[1].Attempts == 2 && x.Trials[1].State != TrialState.Pending);
         Assert.Equal($"{s.SweepId}-t2-2", retried.Trials[1].JobId);
         Assert.EndsWith(Path.Combine("t2", "attempt-2", "run"), retried.Trials[1].RunDirectory);
         Assert.Single(retried.Trials[1].FailedAttempts);
         Assert.Contains("CUDA error: out of memory", retried.Trials[1].FailedAttempts[0]);
 
         await Fail(retried.Trials[1].JobId!, "CUDA error: out of memory");
-        var done = await WaitFor(sweep, node, x => x.State != SweepState.Running);
+        var done = await WaitForSweep(sweep, node, x => x.State != SweepState.Running);
         Assert.Equal(SweepState.Succeeded, done.State); // one trial succeeded: the sweep has a result
         var failed = done.Trials[1];
         Assert.Equal(TrialState.Failed, failed.State);
@@ -87,7 +87,7 @@ public sealed class SweepGrainTests(ClusterFixture fixture)
         var sweep = Grains.GetGrain<ISweepGrain>(Unique("sweep"));
         // Rungs at 10 and 30 of 100 steps; three configurations, one seed each: at a rung the worst third stops.
         await sweep.Start(Spec(kind, ["x", "y", "z"], seeds: [1], asha: new SweepAsha(10, 3, 1), steps: 100));
-        var s = await WaitFor(sweep, node, x => x.Trials.All(t => t.JobId is not null));
+        var s = await WaitForSweep(sweep, node, x => x.Trials.All(t => t.JobId is not null));
         foreach (var (trial, score) in s.Trials.Zip([0.2, 0.5, 0.6]))
         {
             var job = Grains.GetGrain<ITrainingJobGrain>(trial.JobId!);
@@ -95,7 +95,7 @@ public sealed class SweepGrainTests(ClusterFixture fixture)
             await job.ReportEvaluation(1, new JobEvaluation(10, new() { ["generation"] = score }, DateTime.UtcNow));
         }
         // The cutoff is the 2/3 quantile of (0.2, 0.5, 0.6): 0.5 + (0.6 - 0.5) / 3 = 0.5333; x and y fall below it.
-        var stopped = await WaitFor(sweep, node, x => x.Trials[0].State == TrialState.Stopped && x.Trials[1].State == TrialState.Stopped);
+        var stopped = await WaitForSweep(sweep, node, x => x.Trials[0].State == TrialState.Stopped && x.Trials[1].State == TrialState.Stopped);
         Assert.Equal(TrialState.Running, stopped.Trials[2].State);
         Assert.Equal(["x", "y"], stopped.Stops.Select(x => x.Configuration).Order());
         Assert.All(stopped.Stops, x => Assert.Equal(10, x.Rung));
@@ -104,7 +104,7 @@ public sealed class SweepGrainTests(ClusterFixture fixture)
         Assert.Equal(JobState.Cancelled, cancelled!.State);
 
         await Succeed(stopped.Trials[2].JobId!, 0.8, started: true);
-        var done = await WaitFor(sweep, node, x => x.State != SweepState.Running);
+        var done = await WaitForSweep(sweep, node, x => x.State != SweepState.Running);
         Assert.Equal([TrialState.Stopped, TrialState.Stopped, TrialState.Succeeded], done.Trials.Select(t => t.State));
         Assert.Equal(0.8, done.BestScore);
         Assert.Equal("every trial ended: 1 succeeded, 2 stopped", done.Reason);
@@ -117,7 +117,7 @@ public sealed class SweepGrainTests(ClusterFixture fixture)
         var node = await Node(Grains, Unique("node"), 1, kind);
         var sweep = Grains.GetGrain<ISweepGrain>(Unique("sweep"));
         await sweep.Start(Spec(kind, ["a", "b"], seeds: [1]));
-        var s = await WaitFor(sweep, node, x => x.Trials[0].JobId is not null);
+        var s = await WaitForSweep(sweep, node, x => x.Trials[0].JobId is not null);
         var cancelled = await sweep.Cancel("enough");
         Assert.Equal(SweepState.Cancelled, cancelled.State);
         Assert.All(cancelled.Trials, t => Assert.Equal(TrialState.Cancelled, t.State));
@@ -163,7 +163,7 @@ public sealed class SweepGrainTests(ClusterFixture fixture)
     }
 
     /// <summary>Polls the sweep, beating the node as its agent would (a silent node would fail the trials' jobs).</summary>
-    private static async Task<SweepStatus> WaitFor(ISweepGrain sweep, INodeGrain node, Func<SweepStatus, bool> done, int timeoutMs = 15_000)
+    private static async Task<SweepStatus> WaitForSweep(ISweepGrain sweep, INodeGrain node, Func<SweepStatus, bool> done, int timeoutMs = 15_000)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
         while (true)
