@@ -147,7 +147,7 @@ public sealed class SweepGrainTests(ClusterFixture fixture)
 
     private async Task Succeed(string jobId, double accuracy, bool started = false)
     {
-        var job = Grains.GetGrain<ITrainingJobGrain>(jobId);
+        var job = await Submitted(jobId);
         await WaitFor(job, s => s.State is JobState.Scheduled or JobState.Running);
         if (!started) await job.ReportStarted(1, 0, 100);
         await job.ReportEvaluation(1, new JobEvaluation(20, new() { ["generation"] = accuracy }, DateTime.UtcNow));
@@ -156,10 +156,18 @@ public sealed class SweepGrainTests(ClusterFixture fixture)
 
     private async Task Fail(string jobId, string error)
     {
-        var job = Grains.GetGrain<ITrainingJobGrain>(jobId);
+        var job = await Submitted(jobId);
         await WaitFor(job, s => s.State is JobState.Scheduled or JobState.Running);
         await job.ReportStarted(1, 0, 100);
         await job.ReportExited(1, 0, new RankExit(1, null, error, DateTime.UtcNow));
+    }
+
+    /// <summary>The sweep persists a trial's job id before it submits the job: wait for the job to exist.</summary>
+    private async Task<ITrainingJobGrain> Submitted(string jobId)
+    {
+        var job = Grains.GetGrain<ITrainingJobGrain>(jobId);
+        for (var i = 0; i < 200 && await job.GetStatus() is null; i++) await Task.Delay(25);
+        return job;
     }
 
     /// <summary>Polls the sweep, beating the node as its agent would (a silent node would fail the trials' jobs).</summary>

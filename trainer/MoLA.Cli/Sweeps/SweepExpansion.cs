@@ -277,7 +277,8 @@ internal static class SweepExpansion
     {
         try
         {
-            return TrainSettings.From(Settings.FromPairs(TrainSettings.Specs, settings));
+            // The cluster chooses each trial's run directory; `mola train` requires one to read the settings.
+            return TrainSettings.From(Settings.FromPairs(TrainSettings.Specs, settings.Append(new("out", "/cluster-chooses-the-run-directory"))));
         }
         catch (SettingException e)
         {
