@@ -59,6 +59,7 @@ public static class SiloHost
         builder.Services.AddSingleton(program);
         builder.Services.AddSingleton<NodeAgent>();
         builder.Services.AddSingleton<SiloMetrics>();
+        builder.Services.AddHostedService<SweepResumer>();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter("Microsoft.Orleans", SiloMetrics.MeterName, ControlPlaneMetrics.MeterName)
             .AddPrometheusExporter());

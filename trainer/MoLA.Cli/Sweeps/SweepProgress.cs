@@ -50,7 +50,6 @@ internal sealed class SweepProgress(TextWriter error, bool interactive)
             if (before == default && t.State == "pending") continue;
             error.WriteLine($"  {TrialLine(view, t)}{(t.Reason is { } r && t.State is "failed" or "stopped" or "pending" ? $"  ({r})" : "")}");
         }
-        if (view.State != "running") error.WriteLine(Header(view));
     }
 
     internal static string Header(SweepView view)
