@@ -12,7 +12,7 @@ internal static class LeaderboardSection
         sb.Append("<section id=\"leaderboard\">\n<h2>Leaderboard</h2>\n<table class=\"leaderboard\" data-table=\"leaderboard\">\n")
           .Append($"<caption>Ranked by mean {Esc(r.Metric)} accuracy over seeds, with its 95% interval (t over seeds; Wilson over items for one seed)")
           .Append(r.Baseline is null ? "." : $"; difference to the baseline {Esc(r.Baseline)} over paired (seed, item) pairs.").Append("</caption>\n<thead><tr>");
-        foreach (var h in new[] { "rank", "configuration", "entry", "experts per layer", "trainable parameters", "seeds", "accuracy [95% interval]",
+        foreach (var h in new[] { "rank", "configuration", "experts per layer", "trainable parameters", "seeds", "accuracy [95% interval]",
                      "vs baseline [95% interval]", "p", "tokens/s", "wall time / trial" })
             sb.Append($"<th scope=\"col\">{h}</th>");
         sb.Append("</tr></thead>\n<tbody>\n");
@@ -20,10 +20,10 @@ internal static class LeaderboardSection
         {
             var cmp = r.Comparisons.FirstOrDefault(x => x.Configuration == c.Name)?.Comparison;
             sb.Append($"<tr data-configuration=\"{Esc(c.Name)}\"><td class=\"num\">{(c.Rank is { } k ? k.ToString(Inv) : "-")}</td>")
-              .Append($"<td class=\"name\">{Esc(c.Name)}</td><td>{Esc(c.Entry)}</td>")
+              .Append($"<td class=\"name\">{Esc(c.Name)}<span class=\"entry\">{Esc(c.Entry)}</span></td>")
               .Append($"<td>{Esc(c.ExpertsPerLayer is null ? "-" : string.Join(' ', c.ExpertsPerLayer))}</td>")
               .Append($"<td class=\"num\">{(c.TrainableParameters is { } p ? Int(p) : "-")}</td>")
-              .Append($"<td class=\"num\">{Esc(Seeds(c))}</td>");
+              .Append($"<td class=\"num\">{Seeds(c)}</td>");
             sb.Append(c.Score is { } s
                 ? $"<td class=\"num\" data-mean=\"{Data(s.Mean)}\">{Pct(s.Mean)} <span class=\"ci\">[{Pct(s.Low)}, {Pct(s.High)}] {Esc(s.Interval)}</span></td>"
                 : "<td class=\"num missing\">-</td>");
@@ -53,13 +53,14 @@ internal static class LeaderboardSection
         sb.Append("</section>\n");
     }
 
+    /// <summary>Finished seeds, and below them the ones that did not finish.</summary>
     private static string Seeds(ConfigurationResult c)
     {
-        var s = $"{c.Seeds.Count}";
-        if (c.SeedsFailed > 0) s += $" ({c.SeedsFailed} failed)";
-        if (c.SeedsStopped > 0) s += $" ({c.SeedsStopped} stopped)";
-        if (c.SeedsUnfinished > 0) s += $" ({c.SeedsUnfinished} unfinished)";
-        return s;
+        var other = new List<string>();
+        if (c.SeedsFailed > 0) other.Add($"{c.SeedsFailed} failed");
+        if (c.SeedsStopped > 0) other.Add($"{c.SeedsStopped} stopped");
+        if (c.SeedsUnfinished > 0) other.Add($"{c.SeedsUnfinished} unfinished");
+        return c.Seeds.Count.ToString(Inv) + (other.Count == 0 ? "" : $"<span class=\"ci\">{Esc(string.Join(", ", other))}</span>");
     }
 
     /// <summary>A difference of accuracies in points with its sign.</summary>

@@ -16,7 +16,8 @@ internal static class SweepPage
         ul.verdicts li, p.mirror { margin: 0.25em 0; } p.mirror { font-weight: 600; }
         p.mirror[data-outcome="supported"] { color: #1b6d1b; } p.mirror[data-outcome="contradicted"] { color: #a32020; }
         .interval-chart .value, .interval-chart .name { fill: #222; }
-        table.leaderboard td.name { font-weight: 600; }
+        table.leaderboard { font-size: 90%; } table.leaderboard td.name { font-weight: 600; } table.leaderboard .entry { display: block; font-weight: normal; color: #555; font-size: 90%; }
+        table.leaderboard .ci { display: block; }
         """;
 
     public static string Render(SweepInput input, SweepResults results, IReadOnlyDictionary<string, IReadOnlyList<LoadedTrial>> trials, DateTimeOffset generated)
