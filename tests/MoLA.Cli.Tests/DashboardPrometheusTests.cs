@@ -15,9 +15,9 @@ namespace MoLA.Cli.Tests;
 public sealed partial class DashboardPrometheusTests : IDisposable
 {
     /// <summary>
-    /// The only panels allowed to return no series: families not served yet (sweeps; remove a name when its family
-    /// lands), and the recovery families, which appear with a job's first failure (this test's job does not fail;
-    /// RankFailureChaosTests scrapes them after a kill).
+    /// The only panels allowed to return no series: the sweep families, which appear while a sweep runs (this test runs
+    /// none; SweepRestartTests scrapes them from the silo), and the recovery families, which appear with a job's first
+    /// failure (this test's job does not fail; RankFailureChaosTests scrapes them after a kill).
     /// </summary>
     private static readonly HashSet<string> Pending =
     [

@@ -64,6 +64,30 @@ internal sealed class SiloCluster : IDisposable
 
     public string Output(string node) => _silos[node[^1] - 'a'].Output;
 
+    /// <summary>The node's silo starts again on its state directory (a restarted pod), after its old process is gone.</summary>
+    public SiloProcess Restart(string node)
+    {
+        var i = node[^1] - 'a';
+        _silos[i].Dispose();
+        var port = LoopbackPorts.Free();
+        _silos[i] = SiloProcess.Start(port, SiloArgs(node, port));
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && AliveNodes(_silos[0]) < _silos.Count) Thread.Sleep(200);
+        Assert.True(AliveNodes(_silos[0]) == _silos.Count, _silos[i].Output);
+        return _silos[i];
+    }
+
+    /// <summary>GET an API path of silo <paramref name="silo"/> with the cluster's token, as JSON.</summary>
+    public JsonElement Get(SiloProcess silo, string path)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{silo.Url}{path}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(TokenFile).Trim());
+        using var response = http.Send(request);
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode}");
+        return JsonDocument.Parse(response.Content.ReadAsStream()).RootElement.Clone();
+    }
+
     /// <summary>Submits dp x ep with --wait through silo <paramref name="a"/>; asserts one rank per node and an adapter bitwise `mola launch`'s.</summary>
     public void RunOneRankPerNodeLikeLaunch(SiloProcess a, int dp, int ep)
     {
