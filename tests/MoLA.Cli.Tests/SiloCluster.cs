@@ -34,13 +34,23 @@ internal sealed class SiloCluster : IDisposable
 
     private static string Inv(int n) => n.ToString(CultureInfo.InvariantCulture);
 
-    public string[] SiloArgs(string node, int apiPort) =>
-    [
-        "silo", "--provider", _provider, "--connection-string", _connection, "--node-name", node,
-        "--cpu-slots", "1", "--threads-per-slot", "1", "--api-port", Inv(apiPort), "--silo-port", Inv(LoopbackPorts.Free()),
-        "--gateway-port", Inv(LoopbackPorts.Free()), "--rendezvous-port-start", Inv(LoopbackPorts.Free()), "--rendezvous-port-count", "1",
-        "--state-dir", Path.Combine(_root, node), "--run-root", Path.Combine(_root, "runs"), "--token-file", TokenFile,
-    ];
+    /// <summary>
+    /// A node keeps its silo and gateway ports across restarts, as a pod does: a silo that starts on the address of an
+    /// older generation of itself declares that one dead, instead of waiting to reach it.
+    /// </summary>
+    public string[] SiloArgs(string node, int apiPort)
+    {
+        if (!_ports.TryGetValue(node, out var ports)) _ports[node] = ports = (LoopbackPorts.Free(), LoopbackPorts.Free());
+        return
+        [
+            "silo", "--provider", _provider, "--connection-string", _connection, "--node-name", node,
+            "--cpu-slots", "1", "--threads-per-slot", "1", "--api-port", Inv(apiPort), "--silo-port", Inv(ports.Silo),
+            "--gateway-port", Inv(ports.Gateway), "--rendezvous-port-start", Inv(LoopbackPorts.Free()), "--rendezvous-port-count", "1",
+            "--state-dir", Path.Combine(_root, node), "--run-root", Path.Combine(_root, "runs"), "--token-file", TokenFile,
+        ];
+    }
+
+    private readonly Dictionary<string, (int Silo, int Gateway)> _ports = new(StringComparer.Ordinal);
 
     /// <summary>Starts node-a, node-b, ... in order (the first creates the token file) and waits until every agent is alive.</summary>
     public SiloProcess Start(int nodes = 2)
