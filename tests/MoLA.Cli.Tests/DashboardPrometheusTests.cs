@@ -21,7 +21,7 @@ public sealed partial class DashboardPrometheusTests : IDisposable
     /// </summary>
     private static readonly HashSet<string> Pending =
     [
-        "mola_sweep_trials", "mola_sweep_trial_score",
+        "mola_sweep_trials", "mola_sweep_trial_score", "mola_sweep_trial_duration_seconds_bucket",
         "mola_job_restarts_total", "mola_job_recovery_seconds_sum", "mola_job_recovery_seconds_count", "mola_job_steps_lost_total",
     ];
 
