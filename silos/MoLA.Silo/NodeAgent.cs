@@ -29,14 +29,7 @@ public sealed class NodeAgent(
 
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
-        // Hosted services start before the silo accepts grain calls; registering earlier only collects placement retries.
-        var started = new TaskCompletionSource();
-        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
-        using (stop.Register(() => started.TrySetCanceled()))
-        {
-            try { await started.Task; }
-            catch (TaskCanceledException) { return; }
-        }
+        if (!await HostStart.WaitAsync(lifetime, stop)) return;
         var registration = new NodeRegistration
         {
             Name = options.NodeName,

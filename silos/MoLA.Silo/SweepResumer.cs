@@ -13,13 +13,7 @@ public sealed class SweepResumer(IGrainFactory grains, IHostApplicationLifetime 
 {
     protected override async Task ExecuteAsync(CancellationToken stop)
     {
-        var started = new TaskCompletionSource();
-        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
-        using (stop.Register(() => started.TrySetCanceled()))
-        {
-            try { await started.Task; }
-            catch (TaskCanceledException) { return; }
-        }
+        if (!await HostStart.WaitAsync(lifetime, stop)) return;
         for (var attempt = 0; attempt < 30 && !stop.IsCancellationRequested; attempt++)
         {
             try

@@ -19,6 +19,23 @@ public sealed class TrainCommandTests : IDisposable
         "--batch-size", "4", "--cutoff-len", "256", "--prompt-template", "alpaca-short", "--max-new-tokens", "6", "--threads", "2", "--peak-gflops", "100", .. extra,
     ];
 
+    /// <summary>
+    /// Under a node agent (MOLA_PROGRESS=1) rank 0 prints each evaluation as an "@mola" line: at the eval-at steps (a
+    /// sweep's ASHA rungs) and at the end, with the whole set's accuracy per format.
+    /// </summary>
+    [Fact]
+    public void UnderAnAgent_EachEvaluationIsPrintedForTheJobGrain()
+    {
+        var run = Cli.ChildProcess(new Dictionary<string, string> { ["MOLA_PROGRESS"] = "1" },
+            Args(Path.Combine(_root, "evals"), "--steps", "4", "--eval-at", "1,3", "--eval-format", "both", "--eval-data", "embedded"));
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var evaluations = run.Stdout.Split('\n').Where(l => l.StartsWith("@mola {\"eval_step\"", StringComparison.Ordinal))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l["@mola ".Length..]).RootElement).ToList();
+        Assert.Equal([1L, 3L, 4L], evaluations.Select(e => e.GetProperty("eval_step").GetInt64()));
+        Assert.All(evaluations, e => Assert.Equal(["generation", "multiple_choice"], e.GetProperty("accuracy").EnumerateObject().Select(p => p.Name)));
+        Assert.All(evaluations, e => Assert.InRange(e.GetProperty("accuracy").GetProperty("generation").GetDouble(), 0, 1));
+    }
+
     [Fact]
     public void ATrainRunWritesItsDirectoryAndPrintsJson()
     {
@@ -95,6 +112,8 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("--method", "qlora", "--method: must be one of moe-lora, lora, got 'qlora'")]
     [InlineData("--bf16", "true", "--bf16: bf16 autocast needs --device cuda")]
     [InlineData("--target-modules", "q,wq", "--target-modules: 'wq' is not a projection")]
+    [InlineData("--eval-at", "3,2", "--eval-at: steps must be ascending, got 3 then 2")]
+    [InlineData("--eval-at", "0", "--eval-at: '0' is not a step >= 1")]
     public void BadSettingsAreRefusedNamingTheSetting(string flag, string value, string expected)
     {
         var dir = Path.Combine(_root, "bad");

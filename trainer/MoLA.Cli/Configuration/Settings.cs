@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace MoLA.Cli.Configuration;
@@ -64,16 +63,7 @@ public sealed class Settings
     private void LoadYaml(string path)
     {
         if (!File.Exists(path)) throw new SettingException($"--config: file not found: {path}");
-        var stream = new YamlStream();
-        try
-        {
-            using var reader = new StreamReader(path);
-            stream.Load(reader);
-        }
-        catch (YamlException e)
-        {
-            throw new SettingException($"{path}:{e.Start.Line}: not valid YAML ({e.Message})");
-        }
+        var stream = YamlFile.Load(path);
         if (stream.Documents.Count == 0) return;
         if (stream.Documents.Count > 1) throw new SettingException($"{path}: holds {stream.Documents.Count} YAML documents, expected one");
         var root = stream.Documents[0].RootNode;

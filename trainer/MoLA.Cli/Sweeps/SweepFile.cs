@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using MoLA.Cli.Configuration;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace MoLA.Cli.Sweeps;
@@ -56,16 +55,7 @@ internal sealed partial class SweepFile
     public static SweepFile Load(string path)
     {
         if (!File.Exists(path)) throw new SettingException($"{path}: sweep file not found");
-        var stream = new YamlStream();
-        try
-        {
-            using var reader = new StreamReader(path);
-            stream.Load(reader);
-        }
-        catch (YamlException e)
-        {
-            throw new SettingException($"{path}:{e.Start.Line}: not valid YAML ({e.Message})");
-        }
+        var stream = YamlFile.Load(path);
         if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new SettingException($"{path}: expected one YAML mapping with base, allocation, axes, seeds, ... (see `mola sweep --help`)");
         var at = new Func<YamlNode, string>(n => $"{path}:{n.Start.Line}");
