@@ -37,7 +37,7 @@ internal static class AccuracySection
             {
                 var a = c.Accuracy.FirstOrDefault(x => (x.Dataset, x.Format, x.Task) == k);
                 sb.Append(a is null ? "<td class=\"num missing\">-</td>"
-                    : $"<td class=\"num\" data-mean=\"{Data(a.Mean)}\" title=\"{Esc($"{a.Interval}, {a.Seeds} seeds, {a.Items} items")}\">{Pct(a.Mean)} <span class=\"ci\">[{Pct(a.Low)}, {Pct(a.High)}]</span></td>");
+                    : $"<td class=\"num\" data-mean=\"{Data(a.Mean)}\" title=\"{Esc($"{a.Interval}, {a.Seeds} seeds, {a.Items} items")}\">{Pct(a.Mean)}<br/><span class=\"ci\">[{Pct(a.Low)}, {Pct(a.High)}]</span></td>");
             }
             sb.Append("</tr>\n");
         }
