@@ -9,23 +9,16 @@ namespace MoLA.Cli.Tests;
 
 /// <summary>
 /// Every panel of the shipped Grafana dashboards returns data from a real Prometheus (Debian's) scraping a 2-silo
-/// loopback cluster (Redis) that runs a short job, and the two ranks of a `mola launch` expert-parallel training run
-/// serving --metrics-port. Grafana cannot run here; its queries can.
+/// loopback cluster (Redis) that runs a short job, a one-trial sweep and a job whose rank is killed and replaced, and
+/// the two ranks of a `mola launch` expert-parallel training run serving --metrics-port. Grafana cannot run here; its
+/// queries can.
 /// </summary>
 public sealed partial class DashboardPrometheusTests : IDisposable
 {
     /// <summary>
-    /// The only panels allowed to return no series: the sweep families, which appear while a sweep runs (this test runs
-    /// none; SweepRestartTests scrapes them from the silo), and the recovery families, which appear with a job's first
-    /// failure (this test's job does not fail; RankFailureChaosTests scrapes them after a kill).
+    /// The only panels allowed to return no series: served only by ranks training on a CUDA device (NVML), and this
+    /// test's runs train on CPU.
     /// </summary>
-    private static readonly HashSet<string> Pending =
-    [
-        "mola_sweep_trials", "mola_sweep_trial_score", "mola_sweep_trial_duration_seconds_bucket",
-        "mola_job_restarts_total", "mola_job_recovery_seconds_sum", "mola_job_recovery_seconds_count", "mola_job_steps_lost_total",
-    ];
-
-    /// <summary>Served only by ranks training on a CUDA device (NVML): this test's runs train on CPU.</summary>
     private static readonly HashSet<string> CudaOnly = ["mola_gpu_memory_used_bytes", "mola_gpu_memory_total_bytes"];
 
     private const string RunName = "dash-run";
@@ -62,11 +55,19 @@ public sealed partial class DashboardPrometheusTests : IDisposable
             ["submit", "--coordinator", a.Url, "--token-file", cluster.TokenFile, .. ClusterJobs.TinyJobOf(1), "--dp", "1", "--ep", "1"]);
         Assert.True(submit.ExitCode == 0, submit.ToString());
         await RefuseABadSubmission(a, cluster.TokenFile); // the refused-submissions series
+        // The sweep panels: a one-trial sweep, evaluated and ended.
+        var sweep = Cli.ChildProcess(new Dictionary<string, string>(), "sweep", TinySweep(), "--coordinator", a.Url, "--token-file", cluster.TokenFile);
+        Assert.True(sweep.ExitCode == 0, sweep.ToString());
+        // The recovery panels: a job whose rank is SIGKILLed after a checkpoint, replaced by its next generation.
+        var recovering = Cli.ChildProcess(new Dictionary<string, string>(),
+            ["submit", "--coordinator", a.Url, "--token-file", cluster.TokenFile, .. ClusterJobs.TinyJobOf(400, "--checkpoint-every", "2"), "--json"]);
+        Assert.True(recovering.ExitCode == 0, recovering.ToString());
+        await KillItsRankAfterACheckpoint(cluster, a, System.Text.Json.JsonDocument.Parse(recovering.Stdout).RootElement.GetProperty("job_id").GetString()!);
 
         var prometheus = PrometheusServer.Start([metricsPort, metricsPort + 1, .. cluster.Silos.Select(s => s.ApiPort)]);
         _owned.Add(prometheus);
-        var allowedEmpty = queries.Where(q => Metrics(q.Expr).Any(m => Pending.Contains(m) || CudaOnly.Contains(m))).ToHashSet();
-        Assert.All(Pending.Concat(CudaOnly), name => Assert.Contains(queries, q => Metrics(q.Expr).Contains(name))); // the sets name real panels
+        var allowedEmpty = queries.Where(q => Metrics(q.Expr).Any(CudaOnly.Contains)).ToHashSet();
+        Assert.All(CudaOnly, name => Assert.Contains(queries, q => Metrics(q.Expr).Contains(name))); // the set names real panels
 
         var deadline = Stopwatch.StartNew();
         var waiting = queries.Except(allowedEmpty).ToList();
@@ -82,7 +83,7 @@ public sealed partial class DashboardPrometheusTests : IDisposable
         Assert.True(waiting.Count == 0,
             $"{waiting.Count} panel queries returned no series within {deadline.Elapsed.TotalSeconds:F0} s:\n{string.Join('\n', waiting)}\n"
             + $"--- launch (end) ---\n{Tail(launch.Log)}\n--- silo a (end) ---\n{Tail(a.Output)}");
-        // Pending panels are still valid PromQL (Prometheus refuses a malformed query with an error).
+        // The CUDA-only panels are still valid PromQL (Prometheus refuses a malformed query with an error).
         foreach (var q in allowedEmpty) Assert.NotNull(await prometheus.SeriesAsync(q.Expr));
     }
 
@@ -128,6 +129,47 @@ public sealed partial class DashboardPrometheusTests : IDisposable
         launch.Process.BeginOutputReadLine();
         launch.Process.BeginErrorReadLine();
         return launch;
+    }
+
+    private string TinySweep()
+    {
+        var file = Path.Combine(_root, "sweep.yaml");
+        File.WriteAllText(file, $"""
+            base:
+              base-model: {TinyCheckpoint.Path}
+              embedded-train-per-task: 8
+              batch-size: 4
+              cutoff-len: 256
+              prompt-template: alpaca-short
+              steps: 2
+              threads: 1
+              peak-gflops: 100
+              eval-format: multiple-choice
+              eval-limit: 2
+            allocation:
+              - uniform: 2
+            metric: multiple-choice
+            """);
+        return file;
+    }
+
+    private static async Task KillItsRankAfterACheckpoint(SiloCluster cluster, SiloProcess silo, string job)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var status = cluster.Get(silo, $"/api/jobs/{job}");
+            // Queued jobs have no ranks yet.
+            if (status.GetProperty("step").GetInt64() >= 3 && status.GetProperty("ranks").EnumerateArray().FirstOrDefault() is { ValueKind: System.Text.Json.JsonValueKind.Object } rank
+                && rank.TryGetProperty("pid", out var pid))
+            {
+                using var process = Process.GetProcessById(pid.GetInt32());
+                process.Kill(); // SIGKILL
+                return;
+            }
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(120), $"job {job} did not reach step 3: {status}");
+            await Task.Delay(200);
+        }
     }
 
     private static async Task RefuseABadSubmission(SiloProcess silo, string tokenFile)
