@@ -53,6 +53,29 @@ public sealed class RankFailureChaosTests : IDisposable
         Assert.Equal(1, EmbeddedCluster.Sample(metrics, "mola_job_recovery_seconds_count", label));
     }
 
+    /// <summary>
+    /// Expert parallelism (dp 1 x ep 2): rank 1 alone holds half of every layer's experts. Killed, its experts are not
+    /// lost: the next generation restores both halves from the newest checkpoint, and the adapter is the uninterrupted
+    /// run's, bitwise.
+    /// </summary>
+    [Fact]
+    public void AnExpertParallelRankKilledMidJob_IsReplaced_AndItsExpertsComeBackFromTheCheckpoint()
+    {
+        _cluster.Start();
+        var id = _cluster.Submit([.. ClusterJobs.TinyJobOf(Steps, "--checkpoint-every", CheckpointEvery.ToString(CultureInfo.InvariantCulture)),
+            "--dp", "1", "--ep", "2", "--name", "chaos-ep"]);
+        var running = _cluster.WaitFor(id, j => Step(j) >= 6, 180, "step 6");
+        Kill(Pid(running, rank: 1), Signal.Kill);
+
+        var job = _cluster.WaitFor(id, EmbeddedCluster.Ended, 300, "the end of the job");
+        Assert.True(job.GetProperty("state").GetString() == "succeeded", job + "\n--- silo ---\n" + _cluster.Output);
+        Assert.Equal(2, job.GetProperty("generation").GetInt32());
+        var entry = Assert.Single(job.GetProperty("restart_log").EnumerateArray());
+        Assert.Contains("was killed by signal 9 (SIGKILL)", entry.GetProperty("reason").GetString());
+        AssertRecoveryAccounted(job, entry);
+        AssertEveryStepLoggedOnceAndAdapterUninterrupted(job, "--dp", "1", "--ep", "2");
+    }
+
     /// <summary>SIGSTOP: the process lives but never steps again. The agent kills it at the hang timeout.</summary>
     [Fact]
     public void AStoppedRank_IsKilledAtTheHangTimeout_AndReplaced()
@@ -130,12 +153,12 @@ public sealed class RankFailureChaosTests : IDisposable
         Assert.True(entry.GetProperty("recovery_seconds").GetDouble() > 0, entry.ToString());
     }
 
-    private void AssertEveryStepLoggedOnceAndAdapterUninterrupted(JsonElement job)
+    private void AssertEveryStepLoggedOnceAndAdapterUninterrupted(JsonElement job, params string[] launchOptions)
     {
         var runDir = job.GetProperty("run_directory").GetString()!;
         Assert.Equal(Enumerable.Range(1, Steps), new RunDirectory(runDir).ReadSteps(tolerateTruncatedTail: false).Select(s => s.Step));
         ClusterJobs.AssertAdapterOfLaunch(Path.Combine(_cluster.Root, "uninterrupted"), runDir,
-            ClusterJobs.TinyJobOf(Steps, "--checkpoint-every", CheckpointEvery.ToString(CultureInfo.InvariantCulture)));
+            ClusterJobs.TinyJobOf(Steps, "--checkpoint-every", CheckpointEvery.ToString(CultureInfo.InvariantCulture)), launchOptions);
     }
 
     private static long Step(JsonElement job) => job.GetProperty("step").GetInt64();
