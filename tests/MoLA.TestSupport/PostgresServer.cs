@@ -68,9 +68,7 @@ public sealed class PostgresServer : IDisposable
         Run(Path.Combine(BinDirectory, "initdb"), ["-D", _data, "-U", SuperUser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"]);
         _started = true; // from here on Dispose stops the server, also if the start below fails half-way
         // Durability settings off: a test database is thrown away, and fsyncs only slow the tests down.
-        Run(Path.Combine(BinDirectory, "pg_ctl"),
-            ["start", "-D", _data, "-w", "-t", "60", "-l", Path.Combine(_dir, "postgres.log"),
-             "-o", $"-p {Port} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"]);
+        StartServer();
         Run(Path.Combine(BinDirectory, "createdb"), ["-h", "127.0.0.1", "-p", Port.ToString(), "-U", SuperUser, Database], asServerUser: false);
     }
 
@@ -102,6 +100,22 @@ public sealed class PostgresServer : IDisposable
             throw new InvalidOperationException($"{Path.GetFileName(program)} {string.Join(' ', args)} exited with code {process.ExitCode}:\n{output}\nserver log:\n{Log}");
         lock (output) return output.ToString();
     }
+
+    /// <summary>
+    /// The database crashes (immediate stop: no shutdown checkpoint, every connection cut) and comes back on the same
+    /// port and data after <paramref name="downtime"/>, as an operated PostgreSQL restarts after a failover or a crash.
+    /// </summary>
+    public void Crash(TimeSpan downtime)
+    {
+        Run(Path.Combine(BinDirectory, "pg_ctl"), ["stop", "-D", _data, "-m", "immediate", "-w", "-t", "20"]);
+        Thread.Sleep(downtime);
+        StartServer();
+    }
+
+    private void StartServer() =>
+        Run(Path.Combine(BinDirectory, "pg_ctl"),
+            ["start", "-D", _data, "-w", "-t", "60", "-l", Path.Combine(_dir, "postgres.log"),
+             "-o", $"-p {Port} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"]);
 
     public void Dispose()
     {
