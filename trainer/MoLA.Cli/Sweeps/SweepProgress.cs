@@ -19,10 +19,12 @@ internal sealed class SweepProgress(TextWriter error, bool interactive)
         while (true)
         {
             var view = poll();
-            if (interactive) Redraw(view);
+            var ended = view.State != "running";
+            if (interactive && ended) Erase(); // the summary that follows says it all
+            else if (interactive) Redraw(view);
             else Log(view);
             error.Flush();
-            if (view.State != "running") return view;
+            if (ended) return view;
             Thread.Sleep(period);
         }
     }
@@ -38,6 +40,15 @@ internal sealed class SweepProgress(TextWriter error, bool interactive)
         for (var i = lines.Count; i < _drawn; i++) error.Write("\r\u001b[2K\n");
         if (_drawn > lines.Count) error.Write($"\u001b[{_drawn - lines.Count}A");
         _drawn = lines.Count;
+    }
+
+    private void Erase()
+    {
+        if (_drawn == 0) return;
+        error.Write($"\u001b[{_drawn}A");
+        for (var i = 0; i < _drawn; i++) error.Write("\r\u001b[2K\n");
+        error.Write($"\u001b[{_drawn}A");
+        _drawn = 0;
     }
 
     private void Log(SweepView view)
