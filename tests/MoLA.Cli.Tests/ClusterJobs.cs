@@ -10,6 +10,32 @@ internal static class ClusterJobs
 {
     public static string[] TinyJob(params string[] more) => TinyJobOf(4, more);
 
+    /// <summary>
+    /// A sweep file of tiny trials (the tiny checkpoint, multiple-choice evaluation on <paramref name="evalItems"/> items)
+    /// written into <paramref name="directory"/>; <paramref name="rest"/> is YAML after the base (allocation, seeds, ...).
+    /// </summary>
+    public static string TinySweep(string directory, int steps, int evalItems, string rest, string moreBase = "")
+    {
+        var file = Path.Combine(directory, "sweep.yaml");
+        File.WriteAllText(file, $"""
+            base:
+              base-model: {TinyCheckpoint.Path}
+              embedded-train-per-task: 8
+              batch-size: 4
+              cutoff-len: 256
+              prompt-template: alpaca-short
+              steps: {steps}
+              threads: 1
+              peak-gflops: 100
+              eval-format: multiple-choice
+              eval-limit: {evalItems}
+            {moreBase}
+            metric: multiple-choice
+            {rest}
+            """);
+        return file;
+    }
+
     public static string[] TinyJobOf(int steps, params string[] more) =>
     [
         "--base-model", TinyCheckpoint.Path, "--embedded-train-per-task", "8", "--batch-size", "4", "--cutoff-len", "256",

@@ -56,7 +56,7 @@ public sealed partial class DashboardPrometheusTests : IDisposable
         Assert.True(submit.ExitCode == 0, submit.ToString());
         await RefuseABadSubmission(a, cluster.TokenFile); // the refused-submissions series
         // The sweep panels: a one-trial sweep, evaluated and ended.
-        var sweep = Cli.ChildProcess(new Dictionary<string, string>(), "sweep", TinySweep(), "--coordinator", a.Url, "--token-file", cluster.TokenFile);
+        var sweep = Cli.ChildProcess(new Dictionary<string, string>(), "sweep", ClusterJobs.TinySweep(_root, steps: 2, evalItems: 2, "allocation: [{uniform: 2}]"), "--coordinator", a.Url, "--token-file", cluster.TokenFile);
         Assert.True(sweep.ExitCode == 0, sweep.ToString());
         // The recovery panels: a job whose rank is SIGKILLed after a checkpoint, replaced by its next generation.
         var recovering = Cli.ChildProcess(new Dictionary<string, string>(),
@@ -129,28 +129,6 @@ public sealed partial class DashboardPrometheusTests : IDisposable
         launch.Process.BeginOutputReadLine();
         launch.Process.BeginErrorReadLine();
         return launch;
-    }
-
-    private string TinySweep()
-    {
-        var file = Path.Combine(_root, "sweep.yaml");
-        File.WriteAllText(file, $"""
-            base:
-              base-model: {TinyCheckpoint.Path}
-              embedded-train-per-task: 8
-              batch-size: 4
-              cutoff-len: 256
-              prompt-template: alpaca-short
-              steps: 2
-              threads: 1
-              peak-gflops: 100
-              eval-format: multiple-choice
-              eval-limit: 2
-            allocation:
-              - uniform: 2
-            metric: multiple-choice
-            """);
-        return file;
     }
 
     private static async Task KillItsRankAfterACheckpoint(SiloCluster cluster, SiloProcess silo, string job)

@@ -31,28 +31,9 @@ public sealed class SweepRestartTests : IDisposable
         var migrate = Cli.ChildProcess(new Dictionary<string, string>(), "silo", "migrate", "--connection-string", _postgres.ConnectionString);
         Assert.True(migrate.ExitCode == 0, migrate.ToString());
         var silo = _cluster.Start(nodes: 1);
-        var file = Path.Combine(_root, "sweep.yaml");
         const int steps = 30;
-        File.WriteAllText(file, $"""
-            name: restart
-            base:
-              base-model: {TinyCheckpoint.Path}
-              embedded-train-per-task: 8
-              batch-size: 4
-              cutoff-len: 256
-              prompt-template: alpaca-short
-              steps: {steps}
-              threads: 1
-              peak-gflops: 100
-              eval-format: multiple-choice
-              eval-limit: 4
-              checkpoint-every: 5
-            allocation:
-              - uniform: 2
-              - lora: 2
-            seeds: [1]
-            metric: multiple-choice
-            """);
+        var file = ClusterJobs.TinySweep(_root, steps, evalItems: 4, "allocation: [{uniform: 2}, {lora: 2}]\nseeds: [1]\nname: restart",
+            moreBase: "  checkpoint-every: 5");
         var submit = Cli.ChildProcess(new Dictionary<string, string>(), "sweep", file, "--coordinator", silo.Url, "--token-file", _cluster.TokenFile, "--json");
         Assert.True(submit.ExitCode == 0, submit.ToString());
         var id = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("sweep_id").GetString()!;
