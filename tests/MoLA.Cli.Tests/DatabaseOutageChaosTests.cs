@@ -21,8 +21,9 @@ public sealed class DatabaseOutageChaosTests : IDisposable
 
     public void Dispose()
     {
-        _cluster.Dispose();
-        _postgres.Dispose();
+        // The database goes even when stopping a silo fails: a test must not leave a server behind.
+        try { _cluster.Dispose(); }
+        finally { _postgres.Dispose(); }
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 

@@ -13,6 +13,7 @@ internal sealed class SiloProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private bool _disposed;
 
     private SiloProcess(Process process) => _process = process;
 
@@ -76,8 +77,11 @@ internal sealed class SiloProcess : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>Idempotent: a cluster helper may dispose a silo it already replaced (or that failed to start).</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])) kill.WaitForExit();

@@ -20,8 +20,9 @@ public sealed class SweepRestartTests : IDisposable
 
     public void Dispose()
     {
-        _cluster.Dispose();
-        _postgres.Dispose();
+        // The database goes even when stopping a silo fails: a test must not leave a server behind.
+        try { _cluster.Dispose(); }
+        finally { _postgres.Dispose(); }
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
