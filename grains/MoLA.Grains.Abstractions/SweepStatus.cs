@@ -82,5 +82,5 @@ public sealed record SweepStatus
     [Id(7)] public List<SweepStop> Stops { get; init; } = [];
 
     /// <summary>The best final score of a succeeded trial so far.</summary>
-    public double? BestScore => Trials.Where(t => t.Score is not null).Select(t => t.Score!.Value).DefaultIfEmpty(double.NaN).Max() is var b && double.IsNaN(b) ? null : b;
+    public double? BestScore => Trials.Max(t => t.Score);
 }
