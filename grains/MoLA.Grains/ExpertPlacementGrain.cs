@@ -14,7 +14,7 @@ public sealed class ExpertPlacementGrain(
     {
         var table = ExpertBalancer.Contiguous(generation, expertsPerLayer, expertParallel);
         state.State.Current = table;
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         return table;
     }
 
@@ -22,7 +22,7 @@ public sealed class ExpertPlacementGrain(
     {
         var table = ExpertBalancer.LongestProcessingTimeFirst(generation, tokensPerExpert, expertParallel);
         state.State.Current = table;
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         return table;
     }
 

@@ -13,7 +13,7 @@ public sealed class JobCatalogGrain([PersistentState("catalog", StorageNames.Gra
     {
         if (state.State.JobIds.Contains(jobId)) return;
         state.State.JobIds.Add(jobId);
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
     }
 
     public Task<List<string>> List() => Task.FromResult(state.State.JobIds.ToList());

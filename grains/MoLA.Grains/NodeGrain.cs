@@ -33,7 +33,7 @@ public sealed class NodeGrain(
             throw new ArgumentException($"registration for node '{registration.Name}' sent to node grain '{this.GetPrimaryKeyString()}'");
         state.State.Registration = registration;
         _lastHeartbeat = DateTime.UtcNow;
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         log.LogInformation("Node {Node} registered: {Devices} device slots at {Address}", registration.Name, registration.Devices.Count, registration.Address);
     }
 
@@ -42,7 +42,7 @@ public sealed class NodeGrain(
         _lastHeartbeat = DateTime.UtcNow;
         _running = heartbeat.Running;
         // A killed rank the agent no longer runs needs no order any more.
-        if (state.State.Assigned.RemoveAll(a => a.Kill && !heartbeat.Running.ContainsKey(a.Key)) > 0) await state.WriteStateAsync();
+        if (state.State.Assigned.RemoveAll(a => a.Kill && !heartbeat.Running.ContainsKey(a.Key)) > 0) await state.WriteOrReload(this);
         return state.State.Assigned.ToList();
     }
 
@@ -50,19 +50,19 @@ public sealed class NodeGrain(
     {
         if (!state.State.Assigned.Any(a => a.JobId == jobId && !a.Kill)) return;
         state.State.Assigned = state.State.Assigned.Select(a => a.JobId == jobId ? a with { Kill = true } : a).ToList();
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
     }
 
     public async Task Assign(List<RankAssignment> assignments)
     {
         var keys = assignments.Select(a => a.Key).ToHashSet();
         state.State.Assigned = [.. state.State.Assigned.Where(a => !keys.Contains(a.Key)), .. assignments];
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
     }
 
     public async Task Release(string jobId)
     {
-        if (state.State.Assigned.RemoveAll(a => a.JobId == jobId) > 0) await state.WriteStateAsync();
+        if (state.State.Assigned.RemoveAll(a => a.JobId == jobId) > 0) await state.WriteOrReload(this);
     }
 
     public Task<NodeInfo?> GetInfo() => Task.FromResult(state.State.Registration is { } r

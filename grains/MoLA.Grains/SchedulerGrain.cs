@@ -45,7 +45,7 @@ public sealed class SchedulerGrain(
         if (!state.State.Nodes.Contains(node))
         {
             state.State.Nodes.Add(node);
-            await state.WriteStateAsync();
+            await state.WriteOrReload(this);
         }
         await Schedule();
     }
@@ -59,7 +59,7 @@ public sealed class SchedulerGrain(
         if (queued is not null) state.State.Queue.Remove(queued);
         state.State.Placed.Remove(jobId);
         state.State.Queue.Add(new QueuedJob { JobId = jobId, Generation = generation, Spec = spec, SubmittedAt = submittedAt });
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         await Schedule();
     }
 
@@ -68,7 +68,7 @@ public sealed class SchedulerGrain(
         var removed = state.State.Queue.RemoveAll(q => q.JobId == jobId) + (state.State.Placed.Remove(jobId) ? 1 : 0);
         if (removed > 0)
         {
-            await state.WriteStateAsync();
+            await state.WriteOrReload(this);
             await Schedule();
         }
     }
@@ -103,7 +103,7 @@ public sealed class SchedulerGrain(
                 job.JobId, job.Generation, placement.Count, placement[0].Rendezvous.Address, placement[0].Rendezvous.Port);
         }
         if (placed.Count == 0) return;
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         // One-way calls: the job grain may itself be waiting on this grain (Submit -> Enqueue).
         foreach (var p in placed)
             await GrainFactory.GetGrain<ITrainingJobGrain>(p[0].JobId).Schedule(p[0].Generation, p);

@@ -65,7 +65,7 @@ public sealed class TrainingJobGrain(
             Reason = "submitted",
             Transitions = [new JobTransition(JobState.Queued, JobState.Queued, now, "submitted")],
         };
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         ControlPlaneMetrics.JobActive(JobId, JobState.Queued, 0);
         await GrainFactory.GetGrain<IJobCatalogGrain>(Catalogs.Jobs).Add(JobId);
         await this.RegisterOrUpdateReminder(WatchdogReminder, _options.ReminderPeriod, _options.ReminderPeriod);
@@ -111,7 +111,7 @@ public sealed class TrainingJobGrain(
             Rendezvous = assignments[0].Rendezvous,
             Ranks = assignments.Select(a => new RankStatus { Rank = a.Rank, Node = a.Node, Slot = a.Slot }).ToList(),
         });
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
     }
 
     public async Task ReportStarted(int generation, int rank, int processId)
@@ -121,12 +121,12 @@ public sealed class TrainingJobGrain(
         SetRank(rank, r => r with { ProcessId = processId, LastHeartbeat = DateTime.UtcNow });
         if (Stopping(generation))
         {
-            await state.WriteStateAsync();
+            await state.WriteOrReload(this);
             return;
         }
         if (Status.State == JobState.Scheduled && Status.Ranks.All(r => r.ProcessId is not null))
             Update(JobState.Running, $"all {Status.Ranks.Count} ranks started (generation {generation})", s => s with { StartedAt = DateTime.UtcNow });
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
     }
 
     public Task ReportProgress(int generation, int rank, RankProgress progress)
@@ -153,7 +153,7 @@ public sealed class TrainingJobGrain(
             StepsLost = Status.StepsLost + lost,
             RecoverySeconds = seconds,
         };
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         ControlPlaneMetrics.Recovered(JobId, lost, seconds);
         log.LogInformation("Job {JobId} generation {Generation} resumed from step {Step}: {Lost} steps redone, recovered in {Seconds:0.0} s",
             JobId, Status.Generation, resumedFrom, lost, seconds);
@@ -163,7 +163,7 @@ public sealed class TrainingJobGrain(
     {
         if (!Current(generation)) return;
         state.State.Status = Status with { LastCheckpoint = checkpoint };
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
     }
 
     public async Task ReportEvaluation(int generation, JobEvaluation evaluation)
@@ -174,7 +174,7 @@ public sealed class TrainingJobGrain(
         {
             Evaluations = [.. Status.Evaluations.Where(e => e.Step != evaluation.Step), evaluation],
         };
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
     }
 
     public async Task ReportExited(int generation, int rank, RankExit exit)
@@ -191,7 +191,7 @@ public sealed class TrainingJobGrain(
         if (exit.Stopped)
         {
             // The agent stopped it because its node no longer runs it (the job was released there): not a failure.
-            await state.WriteStateAsync();
+            await state.WriteOrReload(this);
             return;
         }
         if (!exit.Succeeded)
@@ -206,7 +206,7 @@ public sealed class TrainingJobGrain(
             await Finish(JobState.Succeeded, $"all {Status.Ranks.Count} ranks finished");
             return;
         }
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
     }
 
     /// <summary>
@@ -227,7 +227,7 @@ public sealed class TrainingJobGrain(
         }
         state.State.Status = s with { Restarts = s.Restarts + 1, RestartLog = [.. s.RestartLog, record], Drained = false };
         Update(JobState.Restarting, $"{reason}; restart {s.Restarts + 1} of {s.Spec.MaxRestarts}: stopping generation {s.Generation}", x => x);
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         ControlPlaneMetrics.Restarted(JobId);
         log.LogWarning("Job {JobId}: {Reason}; restart {Restart} of {Max}", JobId, reason, s.Restarts + 1, s.Spec.MaxRestarts);
         // Best effort: a grain on a dead silo does not answer until membership declares it dead. The drain check
@@ -283,7 +283,7 @@ public sealed class TrainingJobGrain(
             }
             if (live.Count > 0 && !timedOut)
             {
-                await state.WriteStateAsync();
+                await state.WriteOrReload(this);
                 // Again, in case an order was lost: the agents stop the old generation's ranks only when told.
                 await KillOnNodes(live.Select(r => r.Node));
                 return;
@@ -298,7 +298,7 @@ public sealed class TrainingJobGrain(
             if (lostNodes.Count > 0)
                 record = record with { Reason = $"{record.Reason}; node{(lostNodes.Count > 1 ? "s" : "")} {string.Join(", ", lostNodes)} went silent" };
             state.State.Status = s with { Drained = true, RestartLog = [.. s.RestartLog.SkipLast(1), record] };
-            await state.WriteStateAsync();
+            await state.WriteOrReload(this);
         }
         await GrainFactory.GetGrain<ISchedulerGrain>(0).Enqueue(JobId, Status.Generation + 1, Status.Spec, Status.SubmittedAt);
     }
@@ -355,7 +355,7 @@ public sealed class TrainingJobGrain(
     private async Task Finish(JobState to, string reason)
     {
         Update(to, reason, s => s with { FinishedAt = DateTime.UtcNow });
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         log.LogInformation("Job {JobId} {State}: {Reason}", JobId, to.Name(), reason);
         await ReleaseNodes(Status.Ranks.Select(r => r.Node));
         await BestEffort("free the job's slots", () => GrainFactory.GetGrain<ISchedulerGrain>(0).Remove(JobId));

@@ -102,15 +102,13 @@ public sealed class PostgresServer : IDisposable
     }
 
     /// <summary>
-    /// The database crashes (immediate stop: no shutdown checkpoint, every connection cut) and comes back on the same
-    /// port and data after <paramref name="downtime"/>, as an operated PostgreSQL restarts after a failover or a crash.
+    /// The database crashes: immediate stop (no shutdown checkpoint, every connection cut). <see cref="Recover"/> brings it
+    /// back on the same port and data, as an operated PostgreSQL restarts after a failover or a crash.
     /// </summary>
-    public void Crash(TimeSpan downtime)
-    {
-        Run(Path.Combine(BinDirectory, "pg_ctl"), ["stop", "-D", _data, "-m", "immediate", "-w", "-t", "20"]);
-        Thread.Sleep(downtime);
-        StartServer();
-    }
+    public void Crash() => Run(Path.Combine(BinDirectory, "pg_ctl"), ["stop", "-D", _data, "-m", "immediate", "-w", "-t", "20"]);
+
+    /// <summary>Starts the crashed server again (crash recovery replays its write-ahead log).</summary>
+    public void Recover() => StartServer();
 
     private void StartServer() =>
         Run(Path.Combine(BinDirectory, "pg_ctl"),

@@ -59,7 +59,7 @@ public sealed class SweepGrain(
             Reason = $"{spec.Trials.Count} trials of {spec.Configurations.Count} configurations",
             Trials = spec.Trials.Select(t => new TrialStatus { Name = t.Name, Configuration = t.Configuration, Seed = t.Seed }).ToList(),
         };
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         await GrainFactory.GetGrain<IJobCatalogGrain>(Catalogs.Sweeps).Add(SweepId);
         await this.RegisterOrUpdateReminder(AdvanceReminder, _options.ReminderPeriod, _options.ReminderPeriod);
         log.LogInformation("Sweep {SweepId} started: {Trials} trials of {Configurations} configurations", SweepId, spec.Trials.Count, spec.Configurations.Count);
@@ -98,7 +98,7 @@ public sealed class SweepGrain(
             await Finish(succeeded > 0 ? SweepState.Succeeded : SweepState.Failed, $"every trial ended: {summary}");
             return;
         }
-        if (changed) await state.WriteStateAsync();
+        if (changed) await state.WriteOrReload(this);
         SweepMetrics.Active(Status);
     }
 
@@ -182,7 +182,7 @@ public sealed class SweepGrain(
             {
                 // Persisted first: after a restart the trial is not followed again, and its job is cancelled below.
                 SetTrial(trial.Name, t => t with { State = TrialState.Stopped, Reason = d.Reason, FinishedAt = DateTime.UtcNow });
-                await state.WriteStateAsync();
+                await state.WriteOrReload(this);
                 if (trial.JobId is { } job && trial.State is TrialState.Queued or TrialState.Running)
                     await BestEffort($"cancel job {job}", () => GrainFactory.GetGrain<ITrainingJobGrain>(job).Cancel(d.Reason));
                 SweepMetrics.TrialEnded(SweepId, Status.Trials.First(t => t.Name == trial.Name));
@@ -217,7 +217,7 @@ public sealed class SweepGrain(
                 StartedAt = null,
             });
             // Persisted before the job exists: after a restart the trial follows that job id, never a second one.
-            await state.WriteStateAsync();
+            await state.WriteOrReload(this);
             await SubmitJob(Status.Trials.First(t => t.Name == trial.Name));
         }
         return room > 0;
@@ -266,7 +266,7 @@ public sealed class SweepGrain(
     private async Task Finish(SweepState to, string reason)
     {
         state.State.Status = Status with { State = to, Reason = reason, FinishedAt = DateTime.UtcNow };
-        await state.WriteStateAsync();
+        await state.WriteOrReload(this);
         SweepMetrics.Active(Status);
         log.LogInformation("Sweep {SweepId} {State}: {Reason}", SweepId, to.Name(), reason);
         _timer?.Dispose();
