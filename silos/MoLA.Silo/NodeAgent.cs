@@ -91,9 +91,11 @@ public sealed class NodeAgent(
         foreach (var a in wanted.Values.Where(a => !_launched.Contains(a.Key) && !OlderGenerationRuns(a)))
             Launch(a);
         var now = DateTime.UtcNow;
-        // Causes before consequences: a rank killed as hung while stopped, then any rank killed as hung, is reported before
-        // the peers that waited on it (hung too) or that its death broke.
-        foreach (var (key, rank) in _ranks.OrderByDescending(r => r.Value.StoppedWhenKilled).ThenByDescending(r => r.Value.Hung).ToList())
+        // Causes before consequences: a rank killed as hung while stopped, then any rank killed as hung, then a rank killed
+        // by a signal from outside (kill -9, the OOM killer), is reported before the peers that waited on it (hung too) or
+        // that its death broke (they exit with an error of their own, often within the same period).
+        foreach (var (key, rank) in _ranks.OrderByDescending(r => r.Value.StoppedWhenKilled).ThenByDescending(r => r.Value.Hung)
+                     .ThenByDescending(r => r.Value.ExitSignal is not null).ToList())
         {
             if (rank.HasExited)
             {

@@ -119,12 +119,15 @@ internal sealed class RankProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The signal that ended the process (128 + n exit codes; 130, Ctrl-C, counts as an exit), or null.</summary>
+    public int? ExitSignal => _process.HasExited && _process.ExitCode is > 128 and < 160 and not 130 ? _process.ExitCode - 128 : null;
+
     /// <summary>The exit, once the process ended and its output was drained.</summary>
     public RankExit Exit()
     {
         _process.WaitForExit();
         var code = _process.ExitCode;
-        int? signal = code is > 128 and < 160 && code != 130 ? code - 128 : null;
+        var signal = ExitSignal;
         lock (_logLock) _log.WriteLine($"# {DateTime.UtcNow:O} exited with code {code}");
         // A stop the agent asked for is not a failure, unless the agent killed the rank because it hung.
         return new RankExit(code, signal, code == 0 ? null : _lastLine, DateTime.UtcNow, Stopped: StopRequested && _cause is null, Cause: _cause);

@@ -10,14 +10,15 @@ public sealed class RunDataTests
     private static readonly BenchmarkSplit Train = EmbeddedBenchmark.Generate(seed: 5, trainPerTask: 3, testPerTask: 1).Train;
 
     [Fact]
-    public void GenerationFormEndsItsWorkedAnswerWithTheLetter()
+    public void GenerationFormEndsItsWorkedAnswerWithTheCorrectOptionsText()
     {
         var examples = RunData.EmbeddedTrain(Train, "generation");
         Assert.Equal(Train.Items.Count, examples.Count);
         Assert.All(Train.Items.Zip(examples), p =>
         {
-            Assert.EndsWith(MultipleChoiceFormat.Answer(p.First.MultipleChoice.AnswerLetter), p.Second.Output);
-            Assert.NotEqual(MultipleChoiceFormat.Answer(p.First.MultipleChoice.AnswerLetter), p.Second.Output);
+            var mc = p.First.MultipleChoice;
+            Assert.EndsWith(MultipleChoiceFormat.Answer(mc.Choices[mc.AnswerIndex]), p.Second.Output);
+            Assert.NotEqual(MultipleChoiceFormat.Answer(mc.Choices[mc.AnswerIndex]), p.Second.Output);
         });
     }
 
@@ -27,7 +28,7 @@ public sealed class RunDataTests
         var generation = RunData.EmbeddedTrain(Train, "generation");
         var direct = RunData.EmbeddedTrain(Train, "multiple-choice");
         Assert.Equal(generation.Select(e => e.Instruction), direct.Select(e => e.Instruction));
-        Assert.Equal(Train.Items.Select(i => MultipleChoiceFormat.Answer(i.MultipleChoice.AnswerLetter)), direct.Select(e => e.Output));
+        Assert.Equal(Train.Items.Select(i => MultipleChoiceFormat.Answer(i.MultipleChoice.Choices[i.MultipleChoice.AnswerIndex])), direct.Select(e => e.Output));
     }
 
     [Fact]

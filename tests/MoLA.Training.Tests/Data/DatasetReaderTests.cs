@@ -39,6 +39,19 @@ public sealed class DatasetReaderTests : IDisposable
     }
 
     [Fact]
+    public void MultipleChoice_answer_form_round_trips_through_jsonl()
+    {
+        var item = new MultipleChoiceExample("2+2?", ["3", "4", "5"], 1) { Form = AnswerForm.Choice };
+        var p = _dir.Write("form.jsonl", Jsonl.MultipleChoice(item) + "\n" +
+            "{\"question\":\"Sky?\",\"choices\":[\"blue\",\"green\"],\"answer\":0,\"answer_form\":\"letter\"}\n");
+        var xs = DatasetReader.ReadMultipleChoice(p);
+        Assert.Equal(AnswerForm.Choice, xs[0].Form);
+        Assert.Equal("The answer is 4.", xs[0].ToSft().Output);
+        Assert.Equal(AnswerForm.Letter, xs[1].Form);
+        Assert.Equal("The answer is A.", xs[1].ToSft().Output);
+    }
+
+    [Fact]
     public void PlainText_line_per_document_and_whole_file()
     {
         var p = _dir.Write("t.txt", "first doc\n\nsecond doc\r\n", bom: true);
@@ -79,6 +92,7 @@ public sealed class DatasetReaderTests : IDisposable
     [InlineData("{\"question\":\"q\",\"choices\":[\"a\",\"b\"],\"answer\":\"AB\"}", "answer", "expected a letter")]
     [InlineData("{\"question\":\"q\",\"choices\":[\"a\",\"b\"],\"answer\":true}", "answer", "expected a letter string or an integer")]
     [InlineData("{\"question\":\"q\",\"choices\":[\"a\",\"b\"]}", "answer", "missing")]
+    [InlineData("{\"question\":\"q\",\"choices\":[\"a\",\"b\"],\"answer\":\"A\",\"answer_form\":\"value\"}", "answer_form", "expected \"letter\"")]
     public void MultipleChoice_malformed_line_reports_path_line_and_field(string badLine, string field, string fragment)
     {
         var p = _dir.Write("badmc.jsonl", "{\"question\":\"ok\",\"choices\":[\"x\",\"y\"],\"answer\":\"A\"}\n" + badLine);

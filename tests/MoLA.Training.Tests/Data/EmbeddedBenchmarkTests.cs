@@ -41,8 +41,9 @@ public sealed class EmbeddedBenchmarkTests : IDisposable
             Assert.Equal(4, mc.Choices.Count);
             Assert.Equal(4, mc.Choices.Distinct().Count());
             Assert.Equal(MultipleChoiceFormat.Instruction(mc.Question, mc.Choices), item.Generation.Instruction);
-            Assert.EndsWith($"The answer is {mc.AnswerLetter}.", item.Generation.Output);
-            Assert.Equal(mc.AnswerLetter, MultipleChoiceFormat.ExtractAnswer(item.Generation.Output));
+            Assert.Equal(AnswerForm.Choice, mc.Form);
+            Assert.EndsWith($"The answer is {Correct(item)}.", item.Generation.Output);
+            Assert.Equal(mc.AnswerIndex, MultipleChoiceFormat.ReadAnswer(item.Generation.Output, mc));
         }
     }
 
@@ -123,7 +124,7 @@ public sealed class EmbeddedBenchmarkTests : IDisposable
         Bench.Train.WriteJsonl(p1, BenchmarkFormat.Generation); // overwrite in place (atomic rename)
         Assert.Equal(Sha(p1), Sha(p2));
         // Pinned: guards byte-stability across runs, machines and .NET versions.
-        Assert.Equal("A72430885A5E5C0177062C53BEBA56B87C717AC0F6CFD359794E0AB0F97E1AE1", Sha(p1));
+        Assert.Equal("4584D30456AF3A5E1748248F8A28D6478A7F38FC9DBA485468EEE65B65647E04", Sha(p1));
         Assert.Single(Directory.GetFiles(Path.GetDirectoryName(p1)!)); // no temp file left
 
         var other = EmbeddedBenchmark.Generate(1235, 60, 20);
@@ -142,6 +143,7 @@ public sealed class EmbeddedBenchmarkTests : IDisposable
             Assert.Equal(Bench.Test.Items[i].MultipleChoice.Question, read[i].Question);
             Assert.Equal(Bench.Test.Items[i].MultipleChoice.Choices, read[i].Choices);
             Assert.Equal(Bench.Test.Items[i].MultipleChoice.AnswerIndex, read[i].AnswerIndex);
+            Assert.Equal(AnswerForm.Choice, read[i].Form); // "answer_form": "choice" travels with the file
         }
     }
 

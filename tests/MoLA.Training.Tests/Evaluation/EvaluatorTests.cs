@@ -28,7 +28,7 @@ public sealed class EvaluatorTests
             Assert.Equal(tokenizer.Decode(expected[i].Tokens), p.Output);
             Assert.Equal(expected[i].Tokens.Count, p.NewTokens);
             Assert.Equal(Items[i].MultipleChoice!.AnswerLetter.ToString(), p.Gold);
-            Assert.Equal(MultipleChoiceFormat.ExtractAnswer(p.Output!)?.ToString(), p.Predicted);
+            Assert.Equal(MultipleChoiceFormat.ReadAnswer(p.Output!, Items[i].MultipleChoice!) is int c ? ((char)('A' + c)).ToString() : null, p.Predicted);
             Assert.Equal(p.Predicted == p.Gold, p.Correct);
             Assert.Equal(Items[i].Task, p.Task);
         }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using MoLA.Cli.Cluster;
+using MoLA.Cli.Demo;
 using MoLA.Cli.Sweeps;
 using MoLA.Cli.Output;
 using MoLA.Silo;
@@ -11,8 +12,9 @@ namespace MoLA.Cli.Commands;
 /// <summary>
 /// <c>mola demo</c>, the main job with no arguments: a sweep on an embedded cluster inside this process, on the shipped
 /// tiny base and the built-in benchmark: MoLA's inverted triangle 2468 and its mirror 8642, a uniform allocation with
-/// the same expert budget, AlphaLoRA from the base's spectra at that budget, and a plain LoRA whose rank matches 2468's
-/// trainable parameters (the baseline). Each trial is a `mola train` process started by the cluster's node agent; the
+/// the same expert budget, AlphaLoRA from the base's spectra at that budget, MoLA 2468 with MoELoRA's contrastive loss,
+/// and a plain LoRA whose rank matches 2468's trainable parameters (the baseline); then the untuned base on the same
+/// items, and summary.json. Each trial is a `mola train` process started by the cluster's node agent; the
 /// demo follows them live and ends with the leaderboard, the paired comparisons against plain LoRA, MoLA's mirror claim, and the report.
 /// The sweep file it ran is written beside the results, to run again with `mola sweep` on a real cluster.
 /// </summary>
@@ -28,7 +30,7 @@ internal static class DemoCommand
         var quick = new Option<bool>("--quick") { Description = "A few steps and a small eval set (a smoke test of the pipeline, not a comparison)" };
         var threads = CommonOptions.Threads();
         var json = CommonOptions.Json();
-        var command = new Command("demo", "Sweep MoLA 2468/8642, uniform, AlphaLoRA and plain LoRA on the built-in benchmark, with paired comparisons")
+        var command = new Command("demo", "Sweep MoLA 2468/8642, uniform, AlphaLoRA, MoLA + contrastive and plain LoRA on the built-in benchmark, with paired comparisons")
         {
             outDir, steps, quick, threads, json,
         };
@@ -63,13 +65,23 @@ internal static class DemoCommand
             }
             TryDelete(state);
             var outcome = SweepOutcome.Write(final);
+            error.WriteLine("demo: the untuned base on the same items");
+            var untuned = UntunedBase.Evaluate(root, TestPerTask, isQuick ? 10 : 0, "multiple-choice", MaxNewTokens,
+                parse.GetValue(threads), error);
+            var summary = DemoSummary.Build(outcome.Results, untuned, outcome.Files["report"], clock.Elapsed.TotalSeconds);
+            var summaryPath = DemoSummary.Write(root, summary);
             if (parse.GetValue(json))
             {
-                Json.Write(output, new { Directory = root, SweepFile = sweepPath, Report = outcome.Files["report"], Seconds = clock.Elapsed.TotalSeconds, Sweep = final, outcome.Results });
+                Json.Write(output, new { Directory = root, SweepFile = sweepPath, Report = outcome.Files["report"], Summary = summaryPath,
+                    Seconds = clock.Elapsed.TotalSeconds, Sweep = final, outcome.Results, Base = summary.Entries[0] });
             }
             else
             {
                 SweepOutcome.Print(output, final, outcome);
+                foreach (var a in summary.Entries[0].Accuracy)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"untuned base (no adapter), {a.Format}: {a.Accuracy:P1} [{a.Low:P1}, {a.High:P1}] on {a.Items} items; chance is {summary.Chance:P0}"));
+                output.WriteLine($"summary: {summaryPath}");
                 output.WriteLine($"sweep file: {sweepPath}   ({ProgressDisplay.Duration(clock.Elapsed.TotalSeconds)} in all)");
             }
             return final.State == "succeeded" ? ExitCodes.Ok : ExitCodes.Failure;
@@ -77,10 +89,14 @@ internal static class DemoCommand
         return command;
     }
 
+    /// <summary>Test items per task family: 1,000 in all, so a 95% interval is about +-3 points wide at 70%.</summary>
+    internal const int TestPerTask = 200;
+
     /// <summary>
-    /// The demo's sweep. Each item is trained in both answer forms: the worked answer that generation is judged on, and
-    /// "The answer is X." right after the prompt, which is exactly what multiple-choice scoring reads (trained on the
-    /// worked form alone, the model never sees that continuation and multiple choice measures nothing).
+    /// The demo's sweep. The items answer with the option's text ("The answer is 82.", graded on the value: the tiny base
+    /// computes values but cannot map them to option letters), and training uses that answer right after the prompt,
+    /// which is exactly what multiple-choice scoring reads; generation reads the same answer. The settings come from the
+    /// grid measured in docs/PERFORMANCE.md (answer form, training form, learning rate, steps).
     /// </summary>
     internal static string SweepYaml(int steps, bool quick) => string.Create(CultureInfo.InvariantCulture, $$"""
         # The sweep `mola demo` ran. Run it on a cluster with: mola sweep demo-sweep.yaml --wait
@@ -89,9 +105,10 @@ internal static class DemoCommand
           base-model: embedded
           steps: {{steps}}
           batch-size: 16
-          lr: 3e-3
+          lr: 6e-3
           loss-on: answer
-          embedded-train-format: both
+          embedded-train-format: multiple-choice
+          embedded-test-per-task: {{TestPerTask}}
           prompt-template: alpaca-short
           cutoff-len: 256
           eval-format: both
@@ -102,10 +119,13 @@ internal static class DemoCommand
           - 8642              # its mirror
           - uniform           # the same expert budget on every layer
           - alphalora         # AlphaLoRA: the same budget, placed by the base's weight spectra
+          - name: mola-2468-contrastive
+            mola: 2468
+            contrastive-loss-coef: 0.1   # MoELoRA's contrastive loss on top of MoLA 2468
           - name: lora        # plain LoRA at 2468's trainable parameters
             lora: {match-parameters-of: mola-2468}
         seeds: [42]
-        metric: generation
+        metric: multiple-choice
         baseline: lora
         trial-retries: 1
 

@@ -31,7 +31,8 @@ public static class DatasetReader
 
     /// <summary>
     /// Multiple-choice JSONL: string "question" (non-empty), "choices" an array of 2..26 distinct non-empty strings,
-    /// "answer" either a letter string "A".."Z" (upper case) or a 0-based integer index, within the choices.
+    /// "answer" either a letter string "A".."Z" (upper case) or a 0-based integer index, within the choices; optional
+    /// "answer_form": "letter" (default: "The answer is B.") or "choice" ("The answer is &lt;the choice's text&gt;.").
     /// </summary>
     public static IReadOnlyList<MultipleChoiceExample> ReadMultipleChoice(string path, int maxErrors = DefaultMaxErrors) =>
         ReadJsonl(path, maxErrors, ParseMultipleChoice);
@@ -188,6 +189,13 @@ public static class DatasetReader
             error("answer", $"answer {a.GetRawText()} is out of range for {choices.Count} choices");
             return null;
         }
-        return question is null || choices is null || answer is null ? null : new MultipleChoiceExample(question, choices, answer.Value);
+        var form = AnswerForm.Letter;
+        if (obj.TryGetProperty("answer_form", out var f))
+        {
+            if (f.ValueKind == JsonValueKind.String && f.GetString() is "letter" or "choice")
+                form = f.GetString() == "choice" ? AnswerForm.Choice : AnswerForm.Letter;
+            else error("answer_form", $"expected \"letter\" (\"The answer is B.\") or \"choice\" (\"The answer is <the choice's text>.\"), got {f.GetRawText()}");
+        }
+        return question is null || choices is null || answer is null ? null : new MultipleChoiceExample(question, choices, answer.Value) { Form = form };
     }
 }

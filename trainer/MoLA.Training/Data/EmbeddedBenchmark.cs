@@ -15,7 +15,8 @@ public enum BenchmarkFormat
 /// <summary>
 /// One generated problem in both formats. <see cref="Generation"/>'s instruction is
 /// <see cref="MultipleChoiceFormat.Instruction"/> of the item and its output is a short worked answer followed by
-/// "The answer is X." where X is the letter of the correct option.
+/// "The answer is X." where X is the correct option's text (e.g. "82"): the items are in <see cref="AnswerForm.Choice"/>,
+/// graded on the value, because the tiny base computes values but cannot map them to option letters (docs/PERFORMANCE.md).
 /// </summary>
 public sealed record BenchmarkItem(string Task, MultipleChoiceExample MultipleChoice, SftExample Generation, string Statement);
 
@@ -96,9 +97,9 @@ public sealed class EmbeddedBenchmark
         choices.AddRange(p.Wrong);
         DeterministicShuffle.ShuffleInPlace(choices, ref rng);
         var answerIndex = choices.IndexOf(p.Answer);
-        var mc = new MultipleChoiceExample(p.Question, choices, answerIndex);
+        var mc = new MultipleChoiceExample(p.Question, choices, answerIndex) { Form = AnswerForm.Choice };
         var gen = new SftExample(MultipleChoiceFormat.Instruction(p.Question, choices), "",
-            p.Worked + " " + MultipleChoiceFormat.Answer(mc.AnswerLetter));
+            p.Worked + " " + MultipleChoiceFormat.Answer(p.Answer));
         return new BenchmarkItem(task, mc, gen, p.Statement);
     }
 

@@ -29,14 +29,29 @@ public sealed record MultipleChoiceExample
     public IReadOnlyList<string> Choices { get; }
     public int AnswerIndex { get; }
 
+    /// <summary>How the answer is written: the option's letter (MoLA's benchmarks, the default) or the option's text.</summary>
+    public AnswerForm Form { get; init; }
+
     /// <summary>'A' for index 0, 'B' for 1, ...</summary>
     public char AnswerLetter => (char)('A' + AnswerIndex);
 
+    /// <summary>What stands for choice <paramref name="index"/> after "The answer is ": its letter or its text (<see cref="Form"/>).</summary>
+    public string AnswerToken(int index) => Form == AnswerForm.Choice ? Choices[index] : ((char)('A' + index)).ToString();
+
     /// <summary>
     /// MoLA's format: an alpaca instruction (no input) made of the question, a blank line, then one line per
-    /// option "A. choice"; the answer is "The answer is X.".
+    /// option "A. choice"; the answer is "The answer is X." (X the letter, or the choice's text in the choice form).
     /// </summary>
-    public SftExample ToSft() => new(MultipleChoiceFormat.Instruction(Question, Choices), "", MultipleChoiceFormat.Answer(AnswerLetter));
+    public SftExample ToSft() => new(MultipleChoiceFormat.Instruction(Question, Choices), "", MultipleChoiceFormat.Answer(AnswerToken(AnswerIndex)));
+}
+
+/// <summary>How a multiple-choice answer names the chosen option.</summary>
+public enum AnswerForm
+{
+    /// <summary>"The answer is B.": the model must map its result to the option's letter.</summary>
+    Letter,
+    /// <summary>"The answer is 82.": the option's own text, graded against the options (the built-in benchmark).</summary>
+    Choice,
 }
 
 /// <summary>How multiple-choice items are rendered for instruction tuning and read back from generations.</summary>
@@ -58,11 +73,40 @@ public static class MultipleChoiceFormat
     /// <summary>"The answer is X."</summary>
     public static string Answer(char letter) => $"The answer is {letter}.";
 
+    /// <summary>"The answer is X." with X a letter or a choice's text.</summary>
+    public static string Answer(string answer) => $"The answer is {answer}.";
+
     /// <summary>MoLA's evaluation regex, verbatim (its final '.' matches any character).</summary>
     public const string AnswerPattern = "The answer is ([A-Z]).";
 
     private static readonly System.Text.RegularExpressions.Regex AnswerRegex =
         new(AnswerPattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// The option a generation chose, or null: after its first "The answer is ", the longest
+    /// <see cref="MultipleChoiceExample.AnswerToken"/> of <paramref name="item"/> followed by "." (a letter in the letter
+    /// form, as MoLA's regex reads it; an option's text in the choice form).
+    /// </summary>
+    public static int? ReadAnswer(string generation, MultipleChoiceExample item)
+    {
+        ArgumentNullException.ThrowIfNull(generation);
+        ArgumentNullException.ThrowIfNull(item);
+        if (item.Form == AnswerForm.Letter)
+            return ExtractAnswer(generation) is char letter && letter - 'A' < item.Choices.Count ? letter - 'A' : null;
+        const string Lead = "The answer is ";
+        var at = generation.IndexOf(Lead, StringComparison.Ordinal);
+        if (at < 0) return null;
+        var rest = generation.AsSpan(at + Lead.Length);
+        int? best = null;
+        for (var c = 0; c < item.Choices.Count; c++)
+        {
+            var token = item.Choices[c];
+            if (rest.Length > token.Length && rest.StartsWith(token, StringComparison.Ordinal) && rest[token.Length] == '.'
+                && (best is null || token.Length > item.Choices[best.Value].Length))
+                best = c;
+        }
+        return best;
+    }
 
     /// <summary>The letter of the first match of <see cref="AnswerPattern"/> in a generation, or null.</summary>
     public static char? ExtractAnswer(string generation)

@@ -53,7 +53,9 @@ public static class Jsonl
             if (i > 0) sb.Append(',');
             AppendString(sb, e.Choices[i]);
         }
-        sb.Append("],\"answer\":\"").Append(e.AnswerLetter).Append("\"}");
+        sb.Append("],\"answer\":\"").Append(e.AnswerLetter).Append('"');
+        if (e.Form == AnswerForm.Choice) sb.Append(",\"answer_form\":\"choice\"");
+        sb.Append('}');
         return sb.ToString();
     }
 

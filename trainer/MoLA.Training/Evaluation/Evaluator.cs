@@ -48,8 +48,9 @@ public readonly record struct EvaluationProgress(string Mode, int Done, int Tota
 
 /// <summary>
 /// The evaluation entry point (what <c>mola eval</c>, <c>mola score</c> and the demo call).
-/// Generation: greedy answer after the prompt, letter read with MoLA's regex
-/// (<see cref="MultipleChoiceFormat.ExtractAnswer"/>), compared with the gold letter. Multiple choice: the
+/// Generation: greedy answer after the prompt, the chosen option read after "The answer is " (a letter with MoLA's
+/// regex, or an option's text for items in the choice form: <see cref="MultipleChoiceFormat.ReadAnswer"/>), compared
+/// with the gold option. Multiple choice: the
 /// choice whose candidate is most likely (<see cref="MultipleChoiceScorer"/>). Accuracy per task (in order of
 /// first appearance) and overall, each with a 95% Wilson interval. The model runs in eval mode under no_grad;
 /// its train/eval mode is restored afterwards.
@@ -116,7 +117,7 @@ public sealed class Evaluator
         for (var i = 0; i < items.Count; i++)
         {
             var text = _encoder.Tokenizer.Decode(generated[i].Tokens);
-            var letter = MultipleChoiceFormat.ExtractAnswer(text);
+            var letter = ReadLetter(text, items[i]);
             predictions[i] = new ItemPrediction(i, items[i].Task, golds[i].ToString(), letter?.ToString(), letter == golds[i],
                 Output: text, Finish: FinishName(generated[i].Finish), NewTokens: generated[i].Tokens.Count);
         }
@@ -161,13 +162,21 @@ public sealed class Evaluator
     public static char GoldLetter(EvaluationItem item, int index)
     {
         ArgumentNullException.ThrowIfNull(item);
-        var fromOutput = item.Generation is null ? null : MultipleChoiceFormat.ExtractAnswer(item.Generation.Output);
+        var fromOutput = item.Generation is null ? null : ReadLetter(item.Generation.Output, item);
         var fromChoices = item.MultipleChoice?.AnswerLetter;
         if (fromOutput is char a && fromChoices is char b && a != b)
             throw new ArgumentException($"item {index} ({item.Task}): the output says the answer is {a} but the multiple-choice answer is {b}");
         return fromOutput ?? fromChoices ?? throw new ArgumentException(
             $"item {index} ({item.Task}): no gold answer: the output has no \"The answer is X.\" and there is no multiple-choice answer");
     }
+
+    /// <summary>
+    /// The letter of the option a text answers: read against the item's options in their answer form when it has them,
+    /// else MoLA's regex for "The answer is X.".
+    /// </summary>
+    private static char? ReadLetter(string text, EvaluationItem item) => item.MultipleChoice is { } mc
+        ? MultipleChoiceFormat.ReadAnswer(text, mc) is int c ? (char)('A' + c) : null
+        : MultipleChoiceFormat.ExtractAnswer(text);
 
     private static void CheckItems(IReadOnlyList<EvaluationItem> items)
     {

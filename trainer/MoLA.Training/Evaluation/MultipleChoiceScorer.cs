@@ -7,9 +7,9 @@ namespace MoLA.Training.Evaluation;
 public enum ChoiceCandidate
 {
     /// <summary>
-    /// "The answer is X." with X the choice's letter: exactly what a model trained on
-    /// <see cref="MultipleChoiceExample.ToSft"/> learns to write after the prompt (which lists the choices).
-    /// Every candidate has the same length, so normalisation changes nothing.
+    /// "The answer is X." with X the choice's letter (or its text, for items in <see cref="AnswerForm.Choice"/>): exactly
+    /// what a model trained on <see cref="MultipleChoiceExample.ToSft"/> learns to write after the prompt (which lists
+    /// the choices). In the letter form every candidate has the same length, so normalisation changes nothing.
     /// </summary>
     AnswerSentence,
     /// <summary>The choice's own text (e.g. "42"), the lm-eval-harness style; lengths differ, consider normalising.</summary>
@@ -63,7 +63,7 @@ public sealed class MultipleChoiceScorer
     /// <summary>The candidate text of choice <paramref name="index"/>.</summary>
     public string CandidateText(MultipleChoiceExample item, int index) => _options.Candidate switch
     {
-        ChoiceCandidate.AnswerSentence => MultipleChoiceFormat.Answer((char)('A' + index)),
+        ChoiceCandidate.AnswerSentence => MultipleChoiceFormat.Answer(item.AnswerToken(index)),
         ChoiceCandidate.ChoiceText => item.Choices[index],
         _ => throw new ArgumentOutOfRangeException(nameof(item), _options.Candidate, "unknown candidate kind"),
     };

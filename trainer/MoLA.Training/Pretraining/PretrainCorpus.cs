@@ -8,7 +8,7 @@ namespace MoLA.Training.Pretraining;
 /// benchmark's "language" (questions, worked answers, lettered options, "The answer is X.") before fine-tuning.
 /// <para>
 /// Worked examples alternate two forms: "question worked-answer" (two in three), and the multiple-choice block
-/// (question, lettered options, worked answer, "The answer is X.") without the alpaca prompt around it, which
+/// (question, lettered options, worked answer, "The answer is X." with X the letter) without the alpaca prompt around it, which
 /// fine-tuning still has to learn.
 /// </para>
 /// <para>
@@ -44,8 +44,10 @@ public static class PretrainCorpus
             var task = EmbeddedBenchmark.Tasks[rng.NextInt(EmbeddedBenchmark.Tasks.Count)];
             var item = EmbeddedBenchmark.Make(task, ref rng);
             if (testQuestions.Contains(item.MultipleChoice.Question)) continue;
+            // The multiple-choice block keeps the letter answer the shipped base was pre-trained on, so this corpus
+            // regenerates it byte for byte (the benchmark itself now answers with the option's text).
             result.Add(made % 3 == 2
-                ? item.Generation.Instruction + "\n\n" + item.Generation.Output
+                ? item.Generation.Instruction + "\n\n" + WorkedAnswer(item) + " " + MultipleChoiceFormat.Answer(item.MultipleChoice.AnswerLetter)
                 : item.MultipleChoice.Question + " " + WorkedAnswer(item));
             made++;
         }
