@@ -56,6 +56,7 @@ public sealed class DemoCommandTests : IDisposable
             // Trained on the answer multiple-choice scoring reads, with a generation budget that holds the longest worked answer.
             Assert.Equal("multiple-choice", settings.GetProperty("embedded-train-format").GetString());
             Assert.Equal("80", settings.GetProperty("max-new-tokens").GetString());
+            Assert.Equal("128", settings.GetProperty("eval-batch-size").GetString());
             Assert.Equal(t.GetProperty("configuration").GetString() == "mola-2468-contrastive" ? "0.1" : "0",
                 settings.GetProperty("contrastive-loss-coef").GetString());
         }

@@ -66,7 +66,7 @@ internal static class DemoCommand
             TryDelete(state);
             var outcome = SweepOutcome.Write(final);
             error.WriteLine("demo: the untuned base on the same items");
-            var untuned = UntunedBase.Evaluate(root, TestPerTask, isQuick ? 10 : 0, "multiple-choice", MaxNewTokens,
+            var untuned = UntunedBase.Evaluate(root, TestPerTask, isQuick ? 10 : 0, "multiple-choice", MaxNewTokens, EvalBatchSize,
                 parse.GetValue(threads), error);
             var summary = DemoSummary.Build(outcome.Results, untuned, outcome.Files["report"], clock.Elapsed.TotalSeconds);
             var summaryPath = DemoSummary.Write(root, summary);
@@ -92,6 +92,9 @@ internal static class DemoCommand
     /// <summary>Test items per task family: 1,000 in all, so a 95% interval is about +-3 points wide at 70%.</summary>
     internal const int TestPerTask = 200;
 
+    /// <summary>Evaluation batch: on the tiny base, 128 prompts at a time decode 1.7x faster than 16 (docs/PERFORMANCE.md).</summary>
+    internal const int EvalBatchSize = 128;
+
     /// <summary>
     /// The demo's sweep. The items answer with the option's text ("The answer is 82.", graded on the value: the tiny base
     /// computes values but cannot map them to option letters), and training uses that answer right after the prompt,
@@ -113,6 +116,7 @@ internal static class DemoCommand
           cutoff-len: 256
           eval-format: both
           max-new-tokens: {{MaxNewTokens}}
+          eval-batch-size: {{EvalBatchSize}}
           log-every: 25
         {{(quick ? "  eval-limit: 10\n" : "")}}allocation:
           - 2468              # MoLA's inverted triangle: more experts in the higher layers

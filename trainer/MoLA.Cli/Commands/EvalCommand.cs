@@ -23,6 +23,7 @@ internal static class EvalCommand
         new("data", "JSONL (alpaca or multiple-choice) or 'embedded' (the built-in benchmark's test split)", "FILE", TrainSettings.Embedded),
         new("eval-format", "generation | multiple-choice | both", "FORMAT", "generation"),
         new("eval-limit", "Evaluate at most N examples (0 = all)", "N", "0"),
+        new("eval-batch-size", "Examples decoded or scored together (larger is faster on small models, needs more memory)", "N", "16"),
         new("max-new-tokens", "Greedy generation budget per answer", "N", "64"),
         new("prompt-template", "alpaca | alpaca-short (default: the run's, else alpaca)", "NAME"),
         new("embedded-test-per-task", "Built-in benchmark: test items per task family (default: the run's, else 50)", "N"),
@@ -44,6 +45,7 @@ internal static class EvalCommand
             string? FromRun(string key) => manifest?.Config.TryGetValue(key, out var v) == true ? v : null;
             var format = s.Choice("eval-format", "generation", "multiple-choice", "both");
             var limit = s.Int("eval-limit", 0);
+            var batchSize = s.Int("eval-batch-size", 1, 4096);
             var maxNew = s.Int("max-new-tokens", 1, 4096);
             var template = s.String("prompt-template") ?? FromRun("prompt-template") ?? "alpaca";
             if (template is not ("alpaca" or "alpaca-short")) throw s.Invalid("prompt-template", $"must be alpaca or alpaca-short, got '{template}'");
@@ -65,7 +67,7 @@ internal static class EvalCommand
             var error = parse.InvocationConfiguration.Error;
             var predictions = runDir is null ? null : new RunDirectory(runDir).File(RunFiles.Predictions);
             var summary = new RunEvaluator(error, predictions).Evaluate(model.Model, model.Tokenizer, items, format, maxNew, template,
-                data == TrainSettings.Embedded ? "embedded-test" : Path.GetFileName(data));
+                data == TrainSettings.Embedded ? "embedded-test" : Path.GetFileName(data), batchSize);
             if (runDir is not null) new RunDirectory(runDir).WriteEvaluation(summary);
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json)) Json.Write(output, summary);

@@ -52,6 +52,7 @@ public sealed record TrainSettings
         new("eval-at", "Also evaluate at these steps (comma list, e.g. a sweep's ASHA rungs 40,120)", "LIST"),
         new("eval-format", "generation | multiple-choice | both", "FORMAT", "generation"),
         new("eval-limit", "Evaluate at most N examples (0 = all)", "N", "0"),
+        new("eval-batch-size", "Examples decoded or scored together in evaluation (larger is faster on small models, needs more memory)", "N", "16"),
         new("max-new-tokens", "Greedy generation budget per answer (the built-in benchmark's longest answer is 65 tokens with EOS)", "N", "128"),
         new("embedded-train-per-task", "Built-in benchmark: training items per task family", "N", "200"),
         new("embedded-train-format", "Built-in benchmark: the training answers: generation (worked answer, then 'The answer is X.') | multiple-choice ('The answer is X.' alone, what multiple-choice scoring reads) | both (every item in both forms)", "FORMAT", "generation"),
@@ -106,6 +107,7 @@ public sealed record TrainSettings
     public IReadOnlyList<int> EvalAt { get; init; } = [];
     public required string EvalFormat { get; init; }
     public int EvalLimit { get; init; }
+    public int EvalBatchSize { get; init; } = 16;
     public int MaxNewTokens { get; init; }
     public int EmbeddedTrainPerTask { get; init; }
     public int EmbeddedTestPerTask { get; init; }
@@ -182,6 +184,7 @@ public sealed record TrainSettings
             EvalAt = StepList(s, "eval-at"),
             EvalFormat = s.Choice("eval-format", "generation", "multiple-choice", "both"),
             EvalLimit = s.Int("eval-limit", 0),
+            EvalBatchSize = s.Int("eval-batch-size", 1, 4096),
             MaxNewTokens = s.Int("max-new-tokens", 1, 4096),
             EmbeddedTrainPerTask = s.Int("embedded-train-per-task", 1, 100_000),
             EmbeddedTestPerTask = s.Int("embedded-test-per-task", 1, 100_000),

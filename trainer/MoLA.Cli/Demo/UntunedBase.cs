@@ -11,7 +11,8 @@ namespace MoLA.Cli.Demo;
 /// </summary>
 internal static class UntunedBase
 {
-    public static EvaluationSummary Evaluate(string demoDirectory, int testPerTask, int limit, string format, int maxNewTokens, int threads, TextWriter log)
+    public static EvaluationSummary Evaluate(string demoDirectory, int testPerTask, int limit, string format, int maxNewTokens, int batchSize,
+        int threads, TextWriter log)
     {
         var directory = new RunDirectory(Path.Combine(demoDirectory, "base"));
         Directory.CreateDirectory(directory.Path);
@@ -21,7 +22,7 @@ internal static class UntunedBase
         if (limit > 0) items = items.Take(limit).ToList();
         using var model = AdaptedModel.Load(TrainSettings.Embedded, adapter: null);
         var summary = new RunEvaluator(log, directory.File(RunFiles.Predictions))
-            .Evaluate(model.Model, model.Tokenizer, items, format, maxNewTokens, "alpaca-short", "embedded-test");
+            .Evaluate(model.Model, model.Tokenizer, items, format, maxNewTokens, "alpaca-short", "embedded-test", batchSize);
         directory.WriteEvaluation(summary);
         return summary;
     }

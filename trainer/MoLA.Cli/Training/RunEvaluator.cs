@@ -14,11 +14,12 @@ public sealed class RunEvaluator(TextWriter log, string? predictionsPath = null)
 {
     public EvaluationSummary Evaluate(LlamaModel model, ITokenizer tokenizer, IReadOnlyList<EvalItem> items, TrainSettings settings) =>
         Evaluate(model, tokenizer, items, settings.EvalFormat, settings.MaxNewTokens, settings.PromptTemplate,
-            settings.EvalData == TrainSettings.Embedded ? "embedded-test" : Path.GetFileName(settings.EvalData));
+            settings.EvalData == TrainSettings.Embedded ? "embedded-test" : Path.GetFileName(settings.EvalData), settings.EvalBatchSize);
 
     /// <param name="format">generation | multiple-choice | both.</param>
+    /// <param name="batchSize">Prompts decoded, and items scored, together.</param>
     public EvaluationSummary Evaluate(LlamaModel model, ITokenizer tokenizer, IReadOnlyList<EvalItem> items, string format,
-        int maxNewTokens, string promptTemplate, string dataset)
+        int maxNewTokens, string promptTemplate, string dataset, int batchSize = 16)
     {
         var modes = format switch
         {
@@ -29,7 +30,8 @@ public sealed class RunEvaluator(TextWriter log, string? predictionsPath = null)
         var evaluator = new Evaluator(model, tokenizer, new EvaluatorOptions
         {
             Template = MoLA.Training.Data.PromptTemplate.Named(promptTemplate),
-            Generation = new GenerationOptions { MaxNewTokens = maxNewTokens },
+            Generation = new GenerationOptions { MaxNewTokens = maxNewTokens, BatchSize = batchSize },
+            MultipleChoice = new MultipleChoiceOptions { BatchSize = batchSize },
         });
         var report = evaluator.Evaluate(items.Select(i => new EvaluationItem(i.Task, i.Generation, i.MultipleChoice)).ToList(), modes);
         var rows = new List<AccuracyRow>();
