@@ -1,6 +1,7 @@
 using MoLA.Model.Llama;
-using MoLA.Torch;
+using MoLA.Model;
 using MoLA.Torch.NN;
+using MoLA.Torch;
 using MoLA.Training.Tokenizers;
 
 namespace MoLA.Training.Tests.Evaluation;

@@ -6,6 +6,7 @@ using MoLA.Model.Allocation;
 using MoLA.Model.Analysis;
 using MoLA.Model.Llama;
 using MoLA.Model.ParameterCounting;
+using MoLA.Model;
 using MoLA.Silo;
 using MoLA.Training.Data;
 

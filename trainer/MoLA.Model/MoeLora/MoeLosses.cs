@@ -300,9 +300,9 @@ public static class MoeLosses
     public static ulong MixSeed(ulong seed, long step, int module)
     {
         var s = new SplitMix64(seed ^ 0x9E3779B97F4A7C15UL * (ulong)(step + 1));
-        var a = s.Next();
+        var a = s.NextUInt64();
         var t = new SplitMix64(a ^ (ulong)module * 0xBF58476D1CE4E5B9UL);
-        return t.Next();
+        return t.NextUInt64();
     }
 
     private static Tensor Sum(IEnumerable<Tensor> terms, Device device)
@@ -363,34 +363,11 @@ public static class MoeLosses
         var pool = from.ToArray();
         for (var i = 0; i < count; i++)
         {
-            var j = i + (int)rng.NextBelow((ulong)(pool.Length - i));
+            var j = i + rng.NextInt(pool.Length - i);
             (pool[i], pool[j]) = (pool[j], pool[i]);
         }
         var picked = pool[..count];
         Array.Sort(picked);
         return picked;
-    }
-
-    /// <summary>SplitMix64 (Steele, Lea, Flood 2014): small, fast, and the same on every platform and runtime.</summary>
-    private struct SplitMix64(ulong seed)
-    {
-        private ulong _state = seed;
-
-        public ulong Next()
-        {
-            var z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-
-        /// <summary>Uniform in [0, bound) by rejection (no modulo bias).</summary>
-        public ulong NextBelow(ulong bound)
-        {
-            var limit = ulong.MaxValue - ulong.MaxValue % bound;
-            ulong v;
-            do v = Next(); while (v >= limit);
-            return v % bound;
-        }
     }
 }

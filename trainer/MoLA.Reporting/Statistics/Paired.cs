@@ -1,4 +1,5 @@
 using System.Globalization;
+using MoLA.Model;
 using MoLA.Training.Data;
 
 namespace MoLA.Reporting.Statistics;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MoLA.Model;
 
 namespace MoLA.Training.Data;
 

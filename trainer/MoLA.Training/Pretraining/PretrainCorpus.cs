@@ -1,3 +1,4 @@
+using MoLA.Model;
 using MoLA.Training.Data;
 
 namespace MoLA.Training.Pretraining;
