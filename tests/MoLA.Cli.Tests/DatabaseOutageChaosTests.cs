@@ -33,14 +33,9 @@ public sealed class DatabaseOutageChaosTests : IDisposable
     [Fact]
     public void AJobOutlivesAPostgresCrash_AndEndsWithTheUninterruptedAdapter()
     {
-        var migrate = Cli.ChildProcess(new Dictionary<string, string>(), "silo", "migrate", "--connection-string", _postgres.ConnectionString);
-        Assert.True(migrate.ExitCode == 0, migrate.ToString());
-        var silo = _cluster.Start(nodes: 1);
+        var silo = _cluster.StartMigrated(nodes: 1);
         var job = ClusterJobs.TinyJobOf(Steps, "--checkpoint-every", "4");
-        var submit = Cli.ChildProcess(new Dictionary<string, string>(),
-            ["submit", "--coordinator", silo.Url, "--token-file", _cluster.TokenFile, .. job, "--json"]);
-        Assert.True(submit.ExitCode == 0, submit.ToString());
-        var id = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("job_id").GetString()!;
+        var id = _cluster.SubmitJob(silo, job);
         var before = Wait(silo, id, j => j.GetProperty("step").GetInt64() >= 3, TimeSpan.FromSeconds(120));
         var pid = before.GetProperty("ranks")[0].GetProperty("pid").GetInt32();
 
@@ -85,25 +80,6 @@ public sealed class DatabaseOutageChaosTests : IDisposable
     }
 
     /// <summary>Polls the job through the API; while the database is down a status read may fail, and is retried.</summary>
-    private JsonElement Wait(SiloProcess silo, string id, Func<JsonElement, bool> done, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        string last = "";
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                var job = _cluster.Get(silo, $"/api/jobs/{id}");
-                if (done(job)) return job;
-                last = job.ToString();
-            }
-            catch (Exception e) when (e is HttpRequestException or Xunit.Sdk.XunitException or TaskCanceledException)
-            {
-                last = e.Message;
-            }
-            Thread.Sleep(250);
-        }
-        Assert.Fail($"timed out; last answer: {last}\n--- silo ---\n{silo.Output}");
-        return default;
-    }
+    private JsonElement Wait(SiloProcess silo, string id, Func<JsonElement, bool> done, TimeSpan timeout) =>
+        _cluster.Poll(silo, $"/api/jobs/{id}", done, timeout, $"job {id}");
 }

@@ -87,10 +87,53 @@ internal sealed class SiloCluster : IDisposable
         return _silos[i];
     }
 
+    /// <summary>`mola silo migrate` on the cluster's database, then <see cref="Start"/>.</summary>
+    public SiloProcess StartMigrated(int nodes)
+    {
+        var migrate = Cli.ChildProcess(new Dictionary<string, string>(), "silo", "migrate", "--connection-string", _connection);
+        Assert.True(migrate.ExitCode == 0, migrate.ToString());
+        return Start(nodes);
+    }
+
+    /// <summary>`mola submit --json` of <paramref name="job"/> (train settings and job flags) through <paramref name="silo"/>; the job's id.</summary>
+    public string SubmitJob(SiloProcess silo, params string[] job)
+    {
+        var submit = Cli.ChildProcess(new Dictionary<string, string>(),
+            ["submit", "--coordinator", silo.Url, "--token-file", TokenFile, .. job, "--json"]);
+        Assert.True(submit.ExitCode == 0, submit.ToString());
+        return JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("job_id").GetString()!;
+    }
+
+    /// <summary>
+    /// Polls an API path until <paramref name="done"/> holds. A failed read (a silo restarting, a grain whose silo is not
+    /// yet declared dead, the database down) is retried; at the deadline the test fails with the last answer.
+    /// </summary>
+    public JsonElement Poll(SiloProcess silo, string path, Func<JsonElement, bool> done, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var answer = Get(silo, path);
+                if (done(answer)) return answer;
+                last = answer.ToString();
+            }
+            catch (Exception e) when (e is HttpRequestException or Xunit.Sdk.XunitException or TaskCanceledException)
+            {
+                last = e.Message;
+            }
+            Thread.Sleep(250);
+        }
+        Assert.Fail($"{what} not within {timeout.TotalSeconds:0} s; last answer: {last}\n--- silo ---\n{silo.Output}");
+        return default;
+    }
+
     /// <summary>GET an API path of silo <paramref name="silo"/> with the cluster's token, as JSON.</summary>
     public JsonElement Get(SiloProcess silo, string path)
     {
-        using var http = new HttpClient();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         using var request = new HttpRequestMessage(HttpMethod.Get, $"{silo.Url}{path}");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(TokenFile).Trim());
         using var response = http.Send(request);

@@ -29,9 +29,7 @@ public sealed class SweepRestartTests : IDisposable
     [Fact]
     public async Task ASweepSurvivesACoordinatorKilledMidTrial_AndRunsEachTrialToCompletionOnce()
     {
-        var migrate = Cli.ChildProcess(new Dictionary<string, string>(), "silo", "migrate", "--connection-string", _postgres.ConnectionString);
-        Assert.True(migrate.ExitCode == 0, migrate.ToString());
-        var silo = _cluster.Start(nodes: 1);
+        var silo = _cluster.StartMigrated(nodes: 1);
         const int steps = 30;
         var file = ClusterJobs.TinySweep(_root, steps, evalItems: 4, "allocation: [{uniform: 2}, {lora: 2}]\nseeds: [1]\nname: restart",
             moreBase: "  checkpoint-every: 5");
@@ -78,15 +76,6 @@ public sealed class SweepRestartTests : IDisposable
     private static JsonElement Trial(JsonElement sweep, string name) =>
         sweep.GetProperty("trials").EnumerateArray().First(t => t.GetProperty("name").GetString() == name);
 
-    private JsonElement Wait(SiloProcess silo, string id, Func<JsonElement, bool> done, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var sweep = _cluster.Get(silo, $"/api/sweeps/{id}");
-            if (done(sweep)) return sweep;
-            Assert.True(DateTime.UtcNow < deadline, $"timed out: {sweep}\n--- silo ---\n{silo.Output}");
-            Thread.Sleep(250);
-        }
-    }
+    private JsonElement Wait(SiloProcess silo, string id, Func<JsonElement, bool> done, TimeSpan timeout) =>
+        _cluster.Poll(silo, $"/api/sweeps/{id}", done, timeout, $"sweep {id}");
 }
